@@ -1,0 +1,95 @@
+"""Configuration read once at the edge (environment variables), typed and validated.
+
+Every environment variable name the toolkit reads lives here. A missing or malformed value fails at
+start with a ``ConfigError`` that names the variable and says what it expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dynamodb_dr.errors import ConfigError
+
+# Environment variable names (the Terraform modules set exactly these).
+BACKUP_BUCKET = "BACKUP_BUCKET"
+ENVIRONMENT = "ENVIRONMENT"
+DYNAMODB_TABLES = "DYNAMODB_TABLES"
+S3_EXPORTS_PREFIX = "S3_EXPORTS_PREFIX"
+
+DEFAULT_EXPORTS_PREFIX = "native-exports"
+
+# DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
+TABLE_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+# S3 bucket names (the practical subset AWS accepts for new buckets).
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def require(env: Mapping[str, str], name: str, expected: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {name} is missing or empty; expected {expected}")
+    return value
+
+
+def parse_bucket(value: str, *, source: str) -> str:
+    if not BUCKET_RE.match(value):
+        raise ConfigError(f"{source}={value!r} is not a valid S3 bucket name (3-63 chars of a-z, 0-9, '.', '-')")
+    return value
+
+
+def parse_prefix(value: str, *, source: str) -> str:
+    prefix = value.strip().strip("/")
+    if not prefix or "//" in prefix:
+        raise ConfigError(f"{source}={value!r} is not a usable S3 key prefix; expected e.g. 'native-exports'")
+    return prefix
+
+
+def parse_table_name(value: str, *, source: str) -> str:
+    if not isinstance(value, str) or not TABLE_NAME_RE.match(value):
+        raise ConfigError(
+            f"{source}: {value!r} is not a valid DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, '_', '-', '.')"
+        )
+    return value
+
+
+def parse_table_list(value: str, *, source: str) -> tuple[str, ...]:
+    """A JSON array of table names, as Terraform's ``jsonencode(var.table_names)`` writes it."""
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f'{source} is not valid JSON ({exc.msg}); expected a JSON array of table names, e.g. ["orders","users"]'
+        ) from None
+    if not isinstance(parsed, list) or not parsed:
+        raise ConfigError(f'{source} must be a non-empty JSON array of table names, e.g. ["orders","users"]')
+    names = tuple(parse_table_name(v, source=source) for v in parsed)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{source} names these tables more than once: {', '.join(duplicates)}")
+    return names
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Settings of the export Lambda and the export monitor."""
+
+    backup_bucket: str
+    environment: str
+    tables: tuple[str, ...]
+    exports_prefix: str = DEFAULT_EXPORTS_PREFIX
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
+        env = os.environ if env is None else env
+        bucket = parse_bucket(require(env, BACKUP_BUCKET, "the S3 bucket that holds the exports"), source=BACKUP_BUCKET)
+        environment = require(env, ENVIRONMENT, "a name for this deployment, e.g. 'prod'")
+        tables = parse_table_list(
+            require(env, DYNAMODB_TABLES, 'a JSON array of table names, e.g. ["orders","users"]'),
+            source=DYNAMODB_TABLES,
+        )
+        prefix = parse_prefix(env.get(S3_EXPORTS_PREFIX) or DEFAULT_EXPORTS_PREFIX, source=S3_EXPORTS_PREFIX)
+        return cls(backup_bucket=bucket, environment=environment, tables=tables, exports_prefix=prefix)

@@ -1,0 +1,57 @@
+"""Shared fixtures: one local AWS endpoint (real moto server over HTTP) and one Spark session for
+the whole run. The endpoint starts before any client or Spark worker exists, and every client finds
+it through ``AWS_ENDPOINT_URL``, exactly as product code finds AWS."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Lambda handlers and the Glue script are imported from their folders, as their runtimes do.
+for extra in (ROOT, ROOT / "glue_jobs"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from local_aws import LocalAWS, export_layout, start_local_aws  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_aws_endpoint() -> Iterator[LocalAWS]:
+    local = start_local_aws()
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def aws(local_aws_endpoint: LocalAWS) -> Iterator[LocalAWS]:
+    """The local endpoint, emptied before the test, with default export settings."""
+    local_aws_endpoint.reset()
+    export_layout.configure(**vars(export_layout.Settings()))
+    yield local_aws_endpoint
+
+
+@pytest.fixture(scope="session")
+def spark(local_aws_endpoint: LocalAWS):
+    """One local Spark session for the whole run (started after the endpoint, so its Python workers
+    inherit the endpoint's environment)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dynamodb-dr-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "2g")
+        .config("spark.python.worker.reuse", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
