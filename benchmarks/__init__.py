@@ -1,0 +1,1 @@
+"""Benchmarks of the restore path (``make bench``). Not part of the library or the test suite."""
