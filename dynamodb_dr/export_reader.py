@@ -1,0 +1,270 @@
+"""Read a DynamoDB export in the AWS layout: manifest-summary.json, manifest-files.json, data files.
+
+Only small descriptors (``DataFile``) travel between the driver and Spark tasks. A data file is
+streamed in constant memory whatever its size: the S3 body goes to a local spool file in 1 MiB
+chunks while its MD5 is computed, then the gzip stream (possibly multi-member) is decompressed
+incrementally and split into lines. Item bytes are never parsed here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dynamodb_dr.errors import ExportDataError
+
+CHUNK_SIZE = 1024 * 1024
+"""Bytes read from S3 / the spool file at a time."""
+MAX_DECOMPRESSED_CHUNK = 4 * 1024 * 1024
+"""Upper bound on the bytes one decompress call may return (keeps memory flat on gzip bombs)."""
+MAX_LINE_BYTES = 2 * 1024 * 1024
+"""An item is at most 400 KB; its DynamoDB JSON line is a few times that at worst."""
+SUPPORTED_FORMAT = "DYNAMODB_JSON"
+ITEM_PREFIX = b'{"Item":{'
+ITEM_SUFFIX = b"}}"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One line of manifest-files.json."""
+
+    key: str
+    item_count: int
+    md5: str
+    """Base64 MD5 of the stored (compressed) object."""
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """The parts of manifest-summary.json a restore needs."""
+
+    export_arn: str
+    item_count: int
+    manifest_files_key: str
+    output_format: str
+    billed_size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    bucket: str
+    summary: ExportSummary
+    files: tuple[DataFile, ...]
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What streaming one data file found."""
+
+    key: str
+    items: int
+    compressed_bytes: int
+
+
+def _get_object(s3: Any, bucket: str, key: str, what: str) -> Any:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise ExportDataError(
+                f"{what} s3://{bucket}/{key} does not exist; the export is incomplete or was deleted. "
+                "Restore another backup date."
+            ) from exc
+        raise
+
+
+def read_export_summary(s3: Any, bucket: str, summary_key: str) -> ExportSummary:
+    body = _get_object(s3, bucket, summary_key, "export manifest")["Body"].read()
+    try:
+        data = json.loads(body)
+        summary = ExportSummary(
+            export_arn=str(data["exportArn"]),
+            item_count=int(data["itemCount"]),
+            manifest_files_key=str(data["manifestFilesS3Key"]),
+            output_format=str(data.get("outputFormat") or SUPPORTED_FORMAT),
+            billed_size_bytes=data.get("billedSizeBytes"),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExportDataError(
+            f"export manifest s3://{bucket}/{summary_key} is not a valid manifest-summary.json ({exc!r}); "
+            "the export is damaged. Restore another backup date."
+        ) from exc
+    if summary.output_format != SUPPORTED_FORMAT:
+        raise ExportDataError(
+            f"export {summary.export_arn} is in {summary.output_format} format; the restore reads "
+            f"{SUPPORTED_FORMAT} exports only. Export the table again with ExportFormat={SUPPORTED_FORMAT}."
+        )
+    return summary
+
+
+def read_data_files(s3: Any, bucket: str, manifest_files_key: str, export_arn: str) -> tuple[DataFile, ...]:
+    body = _get_object(s3, bucket, manifest_files_key, "export file list")["Body"].read()
+    files = []
+    for number, raw in enumerate(body.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw)
+            files.append(
+                DataFile(
+                    key=str(entry["dataFileS3Key"]),
+                    item_count=int(entry["itemCount"]),
+                    md5=str(entry["md5Checksum"]),
+                    etag=entry.get("etag"),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ExportDataError(
+                f"line {number} of s3://{bucket}/{manifest_files_key} (export {export_arn}) is not a valid "
+                f"data file entry ({exc!r}); the export is damaged. Restore another backup date."
+            ) from exc
+    return tuple(files)
+
+
+def read_export(s3: Any, bucket: str, summary_key: str) -> Export:
+    """The export's summary and data files, checking that the files add up to its itemCount."""
+    summary = read_export_summary(s3, bucket, summary_key)
+    files = read_data_files(s3, bucket, summary.manifest_files_key, summary.export_arn)
+    listed = sum(f.item_count for f in files)
+    if listed != summary.item_count:
+        raise ExportDataError(
+            f"export {summary.export_arn}: manifest-summary.json says itemCount={summary.item_count} but "
+            f"manifest-files.json lists {listed} items in {len(files)} files; the export is damaged. "
+            "Restore another backup date."
+        )
+    return Export(bucket=bucket, summary=summary, files=files)
+
+
+# --- data files ---------------------------------------------------------------------------------
+
+
+def _fail(data_file: DataFile, export_arn: str, problem: str) -> ExportDataError:
+    return ExportDataError(
+        f"data file {data_file.key} of export {export_arn}: {problem}. Nothing is written from a damaged "
+        "export; restore another backup date, or export the table again."
+    )
+
+
+@contextmanager
+def spooled(s3: Any, bucket: str, data_file: DataFile, export_arn: str, spool_dir: str | None = None) -> Iterator[tuple[str, int]]:
+    """Download a data file to a temporary spool file, checking its MD5; yields (path, size)."""
+    obj = _get_object(s3, bucket, data_file.key, "data file")
+    digest = hashlib.md5()
+    size = 0
+    fd, path = tempfile.mkstemp(prefix="ddb-export-", suffix=".gz", dir=spool_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in obj["Body"].iter_chunks(CHUNK_SIZE):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        actual = base64.b64encode(digest.digest()).decode("ascii")
+        if actual != data_file.md5:
+            raise _fail(
+                data_file,
+                export_arn,
+                f"MD5 {actual} does not match md5Checksum {data_file.md5} in manifest-files.json "
+                "(the object was changed or corrupted after the export)",
+            )
+        yield path, size
+    finally:
+        os.unlink(path)
+
+
+def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Iterator[bytes]:
+    """Decompress a (multi-member) gzip file incrementally, failing on a truncated stream."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    started = False
+    with open(path, "rb") as src:
+        while True:
+            data = src.read(CHUNK_SIZE)
+            if not data:
+                break
+            started = True
+            while data:
+                try:
+                    out = decompressor.decompress(data, MAX_DECOMPRESSED_CHUNK)
+                except zlib.error as exc:
+                    raise _fail(data_file, export_arn, f"not a valid gzip stream ({exc})") from exc
+                if out:
+                    yield out
+                if decompressor.eof:
+                    rest = decompressor.unused_data
+                    if rest.strip(b"\x00"):
+                        # Another gzip member follows (concatenated gzip is valid).
+                        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        data = rest
+                    else:
+                        data = b""
+                else:
+                    data = decompressor.unconsumed_tail
+    if not started:
+        if data_file.item_count:
+            raise _fail(data_file, export_arn, f"the object is empty but the manifest lists {data_file.item_count} items")
+        return
+    # Flush whatever the decompressor still holds.
+    while not decompressor.eof:
+        try:
+            out = decompressor.decompress(decompressor.unconsumed_tail, MAX_DECOMPRESSED_CHUNK)
+        except zlib.error as exc:
+            raise _fail(data_file, export_arn, f"not a valid gzip stream ({exc})") from exc
+        if out:
+            yield out
+            continue
+        raise _fail(data_file, export_arn, "the gzip stream is truncated (it ends before its end-of-stream marker)")
+
+
+def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -> bytes:
+    """A stripped export line that looks like ``{"Item":{...}}`` (cheap check, no JSON parsing)."""
+    stripped = line.strip()
+    if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)):
+        preview = stripped[:60].decode("utf-8", "replace")
+        raise _fail(data_file, export_arn, f'line {number} is not an {{"Item":{{...}}}} object (starts {preview!r})')
+    return stripped
+
+
+def iter_items(path: str, data_file: DataFile, export_arn: str) -> Iterator[bytes]:
+    """The checked item lines of a spooled data file, in constant memory."""
+    pending = b""
+    number = 0
+    for chunk in _decompressed_chunks(path, data_file, export_arn):
+        pending += chunk
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        if len(pending) > MAX_LINE_BYTES:
+            raise _fail(data_file, export_arn, f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes")
+        for line in lines:
+            if not line.strip():
+                continue
+            number += 1
+            yield check_line(line, data_file, export_arn, number)
+    if pending.strip():
+        number += 1
+        yield check_line(pending, data_file, export_arn, number)
+
+
+def count_mismatch(data_file: DataFile, export_arn: str, items: int) -> ExportDataError:
+    return _fail(data_file, export_arn, f"holds {items} items but manifest-files.json says itemCount={data_file.item_count}")
+
+
+def validate_data_file(
+    s3: Any, bucket: str, data_file: DataFile, export_arn: str, spool_dir: str | None = None
+) -> FileCheck:
+    """Stream one data file end to end: MD5, gzip integrity, line shape and item count."""
+    with spooled(s3, bucket, data_file, export_arn, spool_dir) as (path, size):
+        items = sum(1 for _ in iter_items(path, data_file, export_arn))
+    if items != data_file.item_count:
+        raise count_mismatch(data_file, export_arn, items)
+    return FileCheck(key=data_file.key, items=items, compressed_bytes=size)

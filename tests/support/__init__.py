@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (items of every DynamoDB type, backups built without the Lambda)."""
