@@ -1,0 +1,172 @@
+"""Reference lines for the restore's read path, in items/s per core, over a generated export:
+
+* ``gzip -dc FILE | wc -l``: the physical floor for this data (CPU of gzip + wc + the shell);
+* gzip decompression + line splitting in Python (zlib, 1 MiB chunks, as a streaming reader does);
+* ``json.loads`` of each line;
+* botocore's own request serialization of BatchWriteItem (25 items a request), without and with
+  its parameter validation: what any boto3-based writer pays per item before a byte is sent.
+
+Every figure is items / CPU-seconds of the process doing the work (single-threaded, so ~1 core).
+Phase 2 adds the job's own read → validate → batch path next to these.
+
+    python -m benchmarks.bench_read_floor --export .bench/exports/items-50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import subprocess
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import Result, since, snapshot, table
+
+CHUNK = 1 << 20
+BATCH = 25
+
+
+def data_files(export_root: Path) -> list[Path]:
+    """Every ``data/*.json.gz`` under a generated export (in manifest-files.json order per export)."""
+    files: list[Path] = []
+    for listing in sorted(export_root.rglob("manifest-files.json")):
+        entries = listing.read_text().splitlines()
+        if not entries:
+            continue
+        # data/<file> sits beside manifest-files.json: strip the export folder's key to find the bucket root.
+        export_key = Path(json.loads(entries[0])["dataFileS3Key"]).parent.parent
+        bucket_root = listing.parent.parents[len(export_key.parts) - 1]
+        for line in entries:
+            files.append(bucket_root / json.loads(line)["dataFileS3Key"])
+    if not files:
+        raise SystemExit(f"no manifest-files.json under {export_root}; generate one with benchmarks.generate_export")
+    return files
+
+
+def gzip_wc_floor(files: list[Path]) -> Result:
+    """``gzip -dc FILE | wc -l`` per file; CPU of the child processes."""
+    start = snapshot()
+    lines = 0
+    for path in files:
+        out = subprocess.run(
+            ["sh", "-c", 'gzip -dc "$1" | wc -l', "sh", str(path)], check=True, capture_output=True, text=True
+        )
+        lines += int(out.stdout.strip())
+    return since(start, "gzip -dc | wc -l", lines, children=True)
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Lines of one gzip file, decompressed incrementally in 1 MiB chunks (multi-member safe)."""
+    tail = b""
+    with open(path, "rb") as raw:
+        decompressor = zlib.decompressobj(wbits=31)
+        while chunk := raw.read(CHUNK):
+            while chunk:
+                data = decompressor.decompress(chunk)
+                chunk = decompressor.unused_data
+                if chunk:  # the next gzip member starts here
+                    decompressor = zlib.decompressobj(wbits=31)
+                if data:
+                    parts = (tail + data).split(b"\n")
+                    tail = parts.pop()
+                    yield from parts
+        tail += decompressor.flush()
+    if tail:
+        yield tail
+
+
+def python_gunzip_split(files: list[Path]) -> Result:
+    start = snapshot()
+    count = 0
+    for path in files:
+        for _ in iter_lines(path):
+            count += 1
+    return since(start, "python gzip + split lines", count)
+
+
+def sample_lines(files: list[Path], limit: int) -> list[bytes]:
+    lines: list[bytes] = []
+    for path in files:
+        for line in iter_lines(path):
+            lines.append(line)
+            if len(lines) >= limit:
+                return lines
+    return lines
+
+
+def json_loads_rate(lines: list[bytes]) -> Result:
+    loads = json.loads
+    start = snapshot()
+    for line in lines:
+        loads(line)
+    return since(start, "json.loads per line", len(lines))
+
+
+def binary_as_bytes(item: dict[str, Any]) -> dict[str, Any]:
+    """A marshalled item with its B / BS values as bytes (at any depth), as botocore takes them."""
+
+    def value(v: dict[str, Any]) -> dict[str, Any]:
+        ((kind, inner),) = v.items()
+        if kind == "B":
+            return {"B": base64.b64decode(inner)}
+        if kind == "BS":
+            return {"BS": [base64.b64decode(x) for x in inner]}
+        if kind == "L":
+            return {"L": [value(x) for x in inner]}
+        if kind == "M":
+            return {"M": {k: value(x) for k, x in inner.items()}}
+        return v
+
+    return {k: value(v) for k, v in item.items()}
+
+
+def botocore_serialization(lines: list[bytes], *, validate: bool) -> Result:
+    """BatchWriteItem requests of 25 put requests, serialized by the client's own serializer."""
+    from botocore.validate import validate_parameters
+
+    from dynamodb_dr.clients import make_client
+
+    client = make_client("dynamodb", region_name="us-east-1")
+    operation = client.meta.service_model.operation_model("BatchWriteItem")
+    serializer = client._serializer
+    # Outside the timed part. An export's B/BS values are base64 text; botocore base64-encodes blobs
+    # itself, so a boto3 writer must hand it bytes (passing the text would double-encode them).
+    items = [binary_as_bytes(json.loads(line)["Item"]) for line in lines]
+    batches = [
+        {"RequestItems": {"bench-restore": [{"PutRequest": {"Item": i}} for i in items[k : k + BATCH]]}}
+        for k in range(0, len(items), BATCH)
+    ]
+    start = snapshot()
+    for params in batches:
+        if validate:
+            validate_parameters(params, operation.input_shape)
+        serializer.serialize_to_request(params, operation)
+    name = "botocore serialize BatchWriteItem" + (" + validation" if validate else "")
+    return since(start, name, len(items))
+
+
+def run(export_root: Path, *, sample: int = 100_000) -> list[Result]:
+    files = data_files(export_root)
+    results = [gzip_wc_floor(files), python_gunzip_split(files)]
+    lines = sample_lines(files, sample)
+    results.append(json_loads_rate(lines))
+    results.append(botocore_serialization(lines, validate=False))
+    results.append(botocore_serialization(lines, validate=True))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--export", type=Path, required=True, help="directory written by generate_export")
+    parser.add_argument("--sample", type=int, default=100_000, help="lines used for json.loads / botocore")
+    args = parser.parse_args(argv)
+    results = run(args.export, sample=args.sample)
+    print(table(results, reference=results[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
