@@ -1,0 +1,99 @@
+"""Item repair: undo one bad change, only if the item is still exactly as that change left it.
+
+- REMOVE -> PutItem(OldImage) if the item does not exist again.
+- MODIFY -> PutItem(OldImage) if every attribute still has its NewImage value.
+- INSERT -> DeleteItem if every attribute still has its NewImage value.
+
+A later legitimate write makes the condition fail: the repair is then reported (``skipped``), never
+forced. DynamoDB conditions cannot say "and no other attribute": an attribute added after the bad
+change, with every other attribute untouched, is not seen by the condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dynamodb_dr.stream_recovery.errors import RecoveryActionError, StreamRecordError
+from dynamodb_dr.stream_recovery.records import StreamChange, change_fingerprint
+from dynamodb_dr.stream_recovery.state import IncidentStore
+
+MAX_EXPRESSION_LENGTH = 4096  # DynamoDB's limit for one expression string
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    outcome: str  # repaired | skipped
+    detail: str
+
+
+def _equals_condition(image: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    names, values, parts = {}, {}, []
+    for i, (name, value) in enumerate(sorted(image.items())):
+        names[f"#a{i}"] = name
+        values[f":v{i}"] = value
+        parts.append(f"#a{i} = :v{i}")
+    return " AND ".join(parts), names, values
+
+
+def _plan(change: StreamChange) -> tuple[str, dict[str, Any], tuple[Any, Any]]:
+    """(operation, request arguments without TableName, (image before, image after) of the repair)."""
+    where = f"{change.event_name} of {change.table_name} (SequenceNumber {change.sequence_number})"
+    if change.event_name in ("REMOVE", "MODIFY") and change.old_image is None:
+        raise StreamRecordError(
+            f"{where} has no OldImage to put back; set the table's StreamViewType to NEW_AND_OLD_IMAGES"
+        )
+    if change.event_name in ("MODIFY", "INSERT") and change.new_image is None:
+        raise StreamRecordError(
+            f"{where} has no NewImage to compare with; set the table's StreamViewType to NEW_AND_OLD_IMAGES"
+        )
+    if change.event_name == "REMOVE":
+        key_name = sorted(change.keys)[0]
+        return (
+            "put_item",
+            {
+                "Item": change.old_image,
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": {"#k": key_name},
+            },
+            (None, change.old_image),
+        )
+    condition, names, values = _equals_condition(change.new_image or {})
+    arguments: dict[str, Any] = {
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    if change.event_name == "MODIFY":
+        return "put_item", {"Item": change.old_image, **arguments}, (change.new_image, change.old_image)
+    return "delete_item", {"Key": change.keys, **arguments}, (change.new_image, None)
+
+
+def repair_fingerprint(change: StreamChange) -> str:
+    """The fingerprint of the stream record the repair of ``change`` will itself cause."""
+    _, _, (before, after) = _plan(change)
+    return change_fingerprint(change.keys, before, after)
+
+
+def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> RepairResult:
+    operation, arguments, (before, after) = _plan(change)
+    if len(arguments["ConditionExpression"]) > MAX_EXPRESSION_LENGTH:
+        return RepairResult(
+            "skipped",
+            f"the item has too many attributes for an exact condition ({len(arguments['ConditionExpression'])} "
+            "characters); restore it from a PITR restore table instead",
+        )
+    store.mark_repair(change.table_name, change_fingerprint(change.keys, before, after))
+    try:
+        getattr(dynamodb, operation)(TableName=change.table_name, **arguments)
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
+        raise RecoveryActionError(
+            f"could not repair an item of {change.table_name} ({operation}: {code}); the record will be retried"
+        ) from exc
+    verb = "deleted the unwanted item" if operation == "delete_item" else "put back the item's OldImage"
+    return RepairResult("repaired", verb)

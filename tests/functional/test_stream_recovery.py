@@ -1,0 +1,326 @@
+"""Stream recovery against the real local endpoint: real tables with NEW_AND_OLD_IMAGES streams, real
+writes and deletes, records read back with the Streams API, shaped as the Lambda event, and given to
+the Lambda handler. Checks look at what is in DynamoDB / SQS afterwards and at the requests sent."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from dynamodb_dr.clients import make_client
+from dynamodb_dr.stream_recovery import config as cfg
+from dynamodb_dr.stream_recovery.processor import runtime_from_env
+from dynamodb_dr.stream_recovery.state import create_state_table
+from dynamodb_dr.stream_recovery.stream_reader import StreamReader
+from lambdas.stream_recovery.handler import lambda_handler
+
+STATE_TABLE = "stream-recovery-state"
+TABLE = "orders-table"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of the Lambda runtime's context object that Powertools reads."""
+
+    function_name: str = "stream-recovery"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stream-recovery"
+    aws_request_id: str = "req-1"
+
+
+def make_table(ddb, name: str, *, pitr: bool = False) -> StreamReader:
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        Tags=[{"Key": "team", "Value": "payments"}],
+    )
+    if pitr:
+        ddb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    return StreamReader(make_client("dynamodbstreams"), arn)
+
+
+@pytest.fixture
+def env(aws, monkeypatch):
+    """Configure the Lambda's environment; returns a function taking PROTECTED_TABLES (and extras)."""
+    ddb = make_client("dynamodb")
+    create_state_table(ddb, STATE_TABLE)
+
+    def configure(tables: dict[str, Any], **extra: str) -> None:
+        monkeypatch.setenv(cfg.PROTECTED_TABLES, json.dumps(tables))
+        monkeypatch.setenv(cfg.INCIDENT_STATE_TABLE, STATE_TABLE)
+        monkeypatch.setenv(cfg.INCIDENT_WINDOW_SECONDS, extra.pop("window", "60"))
+        for name, value in extra.items():
+            monkeypatch.setenv(name, value)
+
+    return configure
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return lambda_handler(event, FakeLambdaContext())
+
+
+def state_items(ddb, prefix: str) -> list[dict[str, Any]]:
+    items = ddb.scan(TableName=STATE_TABLE, ConsistentRead=True)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith(prefix)]
+
+
+def incident_roots(ddb) -> list[dict[str, Any]]:
+    return [i for i in state_items(ddb, "INCIDENT#") if "continues" not in i]
+
+
+EVERY_TYPE_ITEM = {
+    "pk": {"S": "customer#1"},
+    "sk": {"N": "7"},
+    "name": {"S": "Zoë ünïcode ✓"},
+    "amount": {"N": "12345678901234567890.123456789"},
+    "negative": {"N": "-0.000001"},
+    "blob": {"B": bytes([0, 1, 2, 254, 255])},
+    "flag": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "tags": {"SS": ["a", "b", "c"]},
+    "scores": {"NS": ["1", "2.5", "-3"]},
+    "blobs": {"BS": [b"\x00", b"\xff\xfe"]},
+    "list": {"L": [{"S": "x"}, {"N": "1"}, {"B": b"\x10"}, {"L": [{"BOOL": True}]}, {"M": {"k": {"NULL": True}}}]},
+    "map": {"M": {"inner": {"M": {"b": {"B": b"\x80"}, "ss": {"SS": ["z"]}}}, "n": {"N": "0"}}},
+}
+
+
+def _normalise(item: dict[str, Any]) -> dict[str, Any]:
+    """Sets are unordered in DynamoDB: compare them as sets (numbers as decimals)."""
+    out = {}
+    for name, value in item.items():
+        ((tag, inner),) = value.items()
+        if tag == "NS":
+            out[name] = {tag: {Decimal(v) for v in inner}}
+        elif tag in ("SS", "BS"):
+            out[name] = {tag: set(inner)}
+        else:
+            out[name] = value
+    return out
+
+
+def test_ttl_deletes_are_ignored(env):
+    env({TABLE: {"action": "item_repair"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    for i in range(3):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"session#{i}"}, "sk": {"N": "1"}, "expires": {"N": "1"}})
+    for i in range(3):
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"session#{i}"}, "sk": {"N": "1"}})
+    event = reader.read_new_event()
+    removes = [r for r in event["Records"] if r["eventName"] == "REMOVE"]
+    assert len(removes) == 3
+    # The emulator does not run TTL; AWS sends TTL deletions as REMOVE records with this userIdentity,
+    # so the real REMOVE records read from the stream get it added here.
+    for record in removes:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+    assert invoke(event) == {"batchItemFailures": []}
+
+    assert ddb.scan(TableName=TABLE)["Items"] == []  # nothing was put back
+    assert incident_roots(ddb) == []
+
+
+def test_user_delete_is_repaired_exactly_and_announced(env):
+    ddb, sns, sqs = make_client("dynamodb"), make_client("sns"), make_client("sqs")
+    topic = sns.create_topic(Name="dr-incidents")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="dr-incidents-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    env({TABLE: {"action": "item_repair"}}, **{cfg.SNS_TOPIC_ARN: topic})
+    reader = make_table(ddb, TABLE)
+    key = {"pk": EVERY_TYPE_ITEM["pk"], "sk": EVERY_TYPE_ITEM["sk"]}
+    ddb.put_item(TableName=TABLE, Item=EVERY_TYPE_ITEM)
+    ddb.delete_item(TableName=TABLE, Key=key)
+
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+
+    restored = ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+    assert _normalise(restored) == _normalise(EVERY_TYPE_ITEM)
+    assert restored["blob"]["B"] == bytes([0, 1, 2, 254, 255])
+    assert restored["amount"]["N"] == "12345678901234567890.123456789"
+    [incident] = incident_roots(ddb)
+    assert incident["reason"]["S"] == "user_delete"
+    assert incident["items_repaired"]["N"] == "1"
+    assert incident["announced"]["BOOL"] is True
+
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    assert len(messages) == 1
+    announcement = json.loads(messages[0]["Body"])
+    assert announcement["table"] == TABLE
+    assert announcement["action"] == "item_repair"
+    assert announcement["record_count"] == 1
+    assert announcement["incident_id"] == incident["incident_id"]["S"]
+
+    # The repair's own INSERT comes through the stream next: it is not a new incident.
+    echo = reader.read_new_event()
+    assert [r["eventName"] for r in echo["Records"]] == ["INSERT"]
+    assert invoke(echo) == {"batchItemFailures": []}
+    assert len(incident_roots(ddb)) == 1
+
+
+def test_modify_of_protected_attribute_is_undone_with_every_type(env):
+    env({TABLE: {"action": "item_repair", "protected_attributes": ["amount"]}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    key = {"pk": EVERY_TYPE_ITEM["pk"], "sk": EVERY_TYPE_ITEM["sk"]}
+    ddb.put_item(TableName=TABLE, Item=EVERY_TYPE_ITEM)
+    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET note = :n",
+                    ExpressionAttributeValues={":n": {"S": "ordinary update"}})
+    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET amount = :a REMOVE flag",
+                    ExpressionAttributeValues={":a": {"N": "0"}})
+
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+
+    item = ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+    assert _normalise(item) == _normalise({**EVERY_TYPE_ITEM, "note": {"S": "ordinary update"}})
+    [incident] = incident_roots(ddb)
+    assert incident["reason"]["S"] == "protected_attribute_changed"
+    assert "amount" in incident["detail"]["S"]
+
+    # Putting the old image back is itself a MODIFY of "amount": it must not be undone in turn.
+    echo = reader.read_new_event()
+    assert [r["eventName"] for r in echo["Records"]] == ["MODIFY"]
+    assert invoke(echo) == {"batchItemFailures": []}
+    item = ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+    assert item["amount"] == {"N": "12345678901234567890.123456789"}
+    assert state_items(ddb, "INCIDENT#")[0]["items_repaired"]["N"] == "1"
+
+
+def test_repair_never_overwrites_an_item_written_again(env):
+    env({TABLE: {"action": "item_repair"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    key = {"pk": {"S": "order#9"}, "sk": {"N": "1"}}
+    ddb.put_item(TableName=TABLE, Item={**key, "status": {"S": "old"}})
+    ddb.delete_item(TableName=TABLE, Key=key)
+    ddb.put_item(TableName=TABLE, Item={**key, "status": {"S": "written again"}})
+
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+
+    assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["status"] == {"S": "written again"}
+    [incident] = incident_roots(ddb)
+    assert incident["repairs_skipped"]["N"] == "1"
+    assert "items_repaired" not in incident
+
+
+def test_mass_delete_starts_exactly_one_pitr_restore(env):
+    env({TABLE: {"action": "pitr_restore"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=True)
+    for i in range(30):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"order#{i}"}, "sk": {"N": "1"}, "v": {"N": str(i)}})
+    reader.read_new()  # the INSERTs: normal traffic, not part of the scene
+    for i in range(30):
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"order#{i}"}, "sk": {"N": "1"}})
+    event = reader.read_new_event()
+    assert len(event["Records"]) == 30
+
+    handler_ddb = runtime_from_env().clients.dynamodb  # the client the handler uses
+    sent: list[dict[str, Any]] = []
+    handler_ddb.meta.events.register(
+        "before-parameter-build.dynamodb.RestoreTableToPointInTime", lambda params, **_: sent.append(dict(params))
+    )
+    assert invoke(event) == {"batchItemFailures": []}
+    assert invoke(copy.deepcopy(event)) == {"batchItemFailures": []}  # delivered again
+    assert invoke({"Records": list(reversed(copy.deepcopy(event["Records"])))}) == {"batchItemFailures": []}
+
+    assert len(sent) == 1
+    [request] = sent
+    assert request["SourceTableName"] == TABLE
+    assert re.fullmatch(rf"{TABLE}-recovery-\d{{8}}T\d{{6}}", request["TargetTableName"])
+    pitr = ddb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"]
+    earliest_change = min(r["dynamodb"]["ApproximateCreationDateTime"] for r in event["Records"])
+    window = (pitr["EarliestRestorableDateTime"].timestamp(), pitr["LatestRestorableDateTime"].timestamp())
+    expected = min(max(earliest_change - 1, window[0]), window[1])
+    assert request["RestoreDateTime"].timestamp() == pytest.approx(expected, abs=0.001)
+
+    tables = ddb.list_tables()["TableNames"]
+    assert [t for t in tables if t.startswith(f"{TABLE}-recovery-")] == [request["TargetTableName"]]
+    restored = ddb.describe_table(TableName=request["TargetTableName"])["Table"]
+    assert restored["RestoreSummary"]["SourceTableArn"].endswith(f":table/{TABLE}")
+    # What PITR does not restore was put back once the table was ACTIVE:
+    assert restored["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ttl = ddb.describe_time_to_live(TableName=request["TargetTableName"])["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    restored_pitr = ddb.describe_continuous_backups(TableName=request["TargetTableName"])
+    assert restored_pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+        "PointInTimeRecoveryStatus"] == "ENABLED"
+    assert ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"] == [
+        {"Key": "team", "Value": "payments"}]
+    assert ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"  # live table untouched
+
+    [incident] = incident_roots(ddb)
+    assert incident["action_status"]["S"] == "started"
+    assert incident["settings_status"]["S"] == "done"
+    assert incident["target_table"]["S"] == request["TargetTableName"]
+
+
+def test_burst_of_modifies_over_the_threshold_is_one_incident(env):
+    env({TABLE: {"action": "pitr_restore", "burst_threshold": 10, "user_deletes_are_incidents": False}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=True)
+    for i in range(20):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}})
+    reader.read_new()
+    for i in range(9):  # below the threshold: ordinary traffic
+        ddb.update_item(TableName=TABLE, Key={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}},
+                        UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"N": "1"}})
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+    assert incident_roots(ddb) == []
+
+    for i in range(9, 20):  # a bad deploy: 11 more within the window, in separate deliveries
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}})
+    records = reader.read_new_event()["Records"]
+    for part in (records[:1], records[1:6], records[6:], records[3:8]):
+        assert invoke({"Records": copy.deepcopy(part)}) == {"batchItemFailures": []}
+
+    [incident] = incident_roots(ddb)
+    assert incident["reason"]["S"] == "burst"
+    assert incident["action_status"]["S"] == "started"
+    recovery = [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")]
+    assert recovery == [incident["target_table"]["S"]]
+
+
+def test_poisoned_record_is_reported_while_the_others_are_repaired(env):
+    env({TABLE: {"action": "item_repair"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    keys = [{"pk": {"S": f"item#{i}"}, "sk": {"N": "1"}} for i in range(2)]
+    for key in keys:
+        ddb.put_item(TableName=TABLE, Item={**key, "b": {"B": b"\x01"}})
+    reader.read_new()
+    for key in keys:
+        ddb.delete_item(TableName=TABLE, Key=key)
+    event = reader.read_new_event()
+    poisoned = copy.deepcopy(event["Records"][0])
+    poisoned["dynamodb"]["SequenceNumber"] = "999999999999999999999999"
+    poisoned["dynamodb"]["OldImage"]["b"] = {"B": "this is not base64!"}
+    event["Records"].insert(1, poisoned)
+
+    response = invoke(event)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "999999999999999999999999"}]}
+    for key in keys:
+        assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["b"] == {"B": b"\x01"}
+
+
+def test_bad_configuration_fails_at_start_naming_the_variable(env, monkeypatch):
+    env({TABLE: {"action": "restore_everything"}})
+    with pytest.raises(Exception, match=r"PROTECTED_TABLES\['orders-table'\]\.action"):
+        invoke({"Records": []})
