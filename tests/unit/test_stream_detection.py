@@ -1,0 +1,143 @@
+"""Detection policy, record parsing and the PITR restore time, without any endpoint."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dynamodb_dr.stream_recovery.config import Action, TablePolicy
+from dynamodb_dr.stream_recovery.detection import Reason, Verdict, classify
+from dynamodb_dr.stream_recovery.errors import StreamRecordError
+from dynamodb_dr.stream_recovery.pitr import clamp_restore_time, recovery_table_name
+from dynamodb_dr.stream_recovery.records import (
+    change_fingerprint,
+    client_to_wire,
+    parse_record,
+    table_name_from_stream_arn,
+    wire_to_client,
+)
+from dynamodb_dr.stream_recovery.repair import repair_fingerprint
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+POLICY = TablePolicy("orders-table", Action.ITEM_REPAIR, frozenset({"price"}))
+
+
+def _record(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())["Records"][0]
+
+
+def test_ttl_delete_is_never_an_incident():
+    change = parse_record(_record("stream_ttl_delete.json"))
+    assert change.is_ttl_delete
+    assert change.old_image["token"] == {"B": bytes([0, 1, 2, 254, 255])}
+    assert classify(change, POLICY).verdict is Verdict.TTL_DELETE
+
+
+def test_user_delete_is_an_incident_unless_the_table_says_otherwise():
+    raw = _record("stream_ttl_delete.json")
+    del raw["userIdentity"]
+    change = parse_record(raw)
+    assert classify(change, POLICY).reason is Reason.USER_DELETE
+    relaxed = TablePolicy("orders-table", Action.PITR_RESTORE, user_deletes_are_incidents=False)
+    assert classify(change, relaxed).verdict is Verdict.BURST_CANDIDATE
+
+
+def test_other_service_principal_is_a_user_delete():
+    raw = _record("stream_ttl_delete.json")
+    raw["userIdentity"] = {"type": "Service", "principalId": "backup.amazonaws.com"}
+    assert classify(parse_record(raw), POLICY).verdict is Verdict.INCIDENT
+
+
+def test_protected_attribute_change_is_an_incident_and_other_updates_are_not():
+    change = parse_record(_record("stream_protected_modify.json"))
+    detection = classify(change, POLICY)
+    assert (detection.verdict, detection.reason) == (Verdict.INCIDENT, Reason.PROTECTED_ATTRIBUTE)
+    assert "price" in detection.detail
+    # "status" was removed too, but it is not protected; "note" was added.
+    other = TablePolicy("orders-table", Action.ITEM_REPAIR, frozenset({"note"}))
+    assert classify(change, other).verdict is Verdict.BURST_CANDIDATE
+
+
+def test_insert_is_normal_traffic():
+    raw = _record("stream_protected_modify.json")
+    raw["eventName"] = "INSERT"
+    del raw["dynamodb"]["OldImage"]
+    assert classify(parse_record(raw), POLICY).verdict is Verdict.NORMAL
+
+
+def test_modify_without_old_image_names_the_stream_view_type():
+    raw = _record("stream_protected_modify.json")
+    del raw["dynamodb"]["OldImage"]
+    with pytest.raises(StreamRecordError, match="NEW_AND_OLD_IMAGES"):
+        classify(parse_record(raw), POLICY)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.pop("dynamodb"), "no 'dynamodb' object"),
+        (lambda r: r.update(eventName="UPSERT"), "eventName 'UPSERT'"),
+        (lambda r: r["dynamodb"].pop("Keys"), "no dynamodb.Keys"),
+        (lambda r: r["dynamodb"].update(ApproximateCreationDateTime="yesterday"), "not epoch seconds"),
+        (lambda r: r.update(eventSourceARN="arn:aws:dynamodb:us-east-1:1:table/x"), "not a DynamoDB stream ARN"),
+        (lambda r: r["dynamodb"]["OldImage"].update(token={"B": "%%%"}), r"OldImage\.token.*not valid base64"),
+        (lambda r: r["dynamodb"]["OldImage"].update(token={"X": "1"}), "unknown attribute type 'X'"),
+    ],
+)
+def test_malformed_records_are_rejected_with_the_reason(mutate, message):
+    raw = copy.deepcopy(_record("stream_ttl_delete.json"))
+    mutate(raw)
+    with pytest.raises(StreamRecordError, match=message):
+        parse_record(raw)
+
+
+def test_wire_and_client_images_convert_exactly_both_ways():
+    wire = {
+        "b": {"B": base64.b64encode(b"\x00\xff").decode()},
+        "bs": {"BS": [base64.b64encode(b"\x01").decode(), base64.b64encode(b"").decode()]},
+        "n": {"N": "-1.000000000000000000000000000000000001"},
+        "m": {"M": {"l": {"L": [{"B": base64.b64encode(b"\x80").decode()}, {"NULL": True}, {"SS": ["a"]}]}}},
+        "t": {"BOOL": True},
+        "ns": {"NS": ["1", "2"]},
+    }
+    client = wire_to_client(wire)
+    assert client["b"] == {"B": b"\x00\xff"}
+    assert client["bs"] == {"BS": [b"\x01", b""]}
+    assert client["m"]["M"]["l"]["L"][0] == {"B": b"\x80"}
+    assert client_to_wire(client) == wire
+
+
+def test_fingerprint_ignores_set_order_but_not_values():
+    keys = {"pk": {"S": "a"}}
+    one = change_fingerprint(keys, {"s": {"SS": ["x", "y"]}}, None)
+    assert one == change_fingerprint(keys, {"s": {"SS": ["y", "x"]}}, None)
+    assert one != change_fingerprint(keys, {"s": {"SS": ["x", "z"]}}, None)
+    assert one != change_fingerprint(keys, None, {"s": {"SS": ["x", "y"]}})
+
+
+def test_the_repair_of_a_modify_is_recognised_by_its_own_stream_record():
+    change = parse_record(_record("stream_protected_modify.json"))
+    echo = change_fingerprint(change.keys, change.new_image, change.old_image)  # what the repair causes
+    assert repair_fingerprint(change) == echo
+    assert repair_fingerprint(change) != change_fingerprint(change.keys, change.old_image, change.new_image)
+
+
+def test_table_name_from_stream_arn():
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders.v2-x/stream/2026-11-22T01:58:28.650"
+    assert table_name_from_stream_arn(arn) == "orders.v2-x"
+
+
+def test_restore_time_is_one_second_before_the_change_inside_the_window():
+    assert clamp_restore_time(1000.0, earliest=0.0, latest=5000.0) == 999.0
+    assert clamp_restore_time(1000.0, earliest=999.5, latest=5000.0) == 999.5  # PITR enabled just before
+    assert clamp_restore_time(1000.0, earliest=0.0, latest=700.0) == 700.0  # latest is ~5 minutes behind
+
+
+def test_recovery_table_name_uses_utc():
+    now = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
+    assert recovery_table_name("orders", now) == "orders-recovery-20261122T030405"
