@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 HASH_TABLE_KEYS = [{"AttributeName": "pk", "KeyType": "HASH"}]
@@ -52,7 +53,7 @@ def simple_item(pk: str, n: int, **extra: Any) -> dict[str, Any]:
 
 def large_item(pk: str, size: int = 390_000) -> dict[str, Any]:
     """An item near the 400 KB limit (non-UTF-8 binary, so base64 in the export)."""
-    blob = bytes((i * 7 + 255) % 256 for i in range(size))
+    blob = random.Random(pk).randbytes(size)  # incompressible, like real binary payloads
     return {"pk": {"S": pk}, "blob": {"B": blob}, "note": {"S": "large"}}
 
 

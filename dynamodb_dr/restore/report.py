@@ -1,0 +1,119 @@
+"""The restore's result: per table what was read, written, created, backed up; stored beside the
+backup manifest at ``{prefix}/{date}/restore-reports/{UTC timestamp}-{short id}.json``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+VALIDATED = "VALIDATED"
+"""Dry run: everything checked, nothing written."""
+PENDING = "PENDING"
+
+
+@dataclass
+class TableResult:
+    source_table: str
+    target_table: str
+    status: str = PENDING
+    export_arn: str | None = None
+    files: int = 0
+    bytes: int = 0
+    """Compressed bytes of the export's data files."""
+    items_in_export: int = 0
+    items_read: int = 0
+    items_written: int = 0
+    items_not_written: int = 0
+    would_write: int | None = None
+    seconds: float = 0.0
+    created: bool = False
+    would_create: bool = False
+    cleared_items: int | None = None
+    backup_arn: str | None = None
+    backup_status: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    def fail(self, message: str) -> None:
+        self.status = FAILED
+        if message not in self.errors:
+            self.errors.append(message)
+
+
+@dataclass
+class RestoreReport:
+    backup_date: str | None
+    requested_date: str
+    environment: str | None
+    dry_run: bool
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    finished_at: str | None = None
+    tables: dict[str, TableResult] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    report_key: str | None = None
+
+    @property
+    def status_code(self) -> int:
+        results = list(self.tables.values())
+        if self.errors or not results or all(r.failed for r in results):
+            return 500
+        if any(r.failed for r in results):
+            return 207
+        return 200
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code == 200
+
+    def finish(self) -> None:
+        self.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "statusCode": self.status_code,
+            "run_id": self.run_id,
+            "backup_date": self.backup_date,
+            "requested_date": self.requested_date,
+            "environment": self.environment,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "report_key": self.report_key,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "totals": {
+                "tables": len(self.tables),
+                "failed_tables": sum(1 for r in self.tables.values() if r.failed),
+                "items_read": sum(r.items_read for r in self.tables.values()),
+                "items_written": sum(r.items_written for r in self.tables.values()),
+                "items_not_written": sum(r.items_not_written for r in self.tables.values()),
+            },
+            "tables": {name: asdict(r) for name, r in self.tables.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def report_key(prefix: str, backup_date: str, report: RestoreReport) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{prefix}/{backup_date}/restore-reports/{stamp}-{report.run_id}.json"
+
+
+def store_report(s3: Any, bucket: str, prefix: str, report: RestoreReport) -> str:
+    """Write the report beside the backup's manifest; returns its key."""
+    assert report.backup_date is not None
+    key = report_key(prefix, report.backup_date, report)
+    report.report_key = key
+    s3.put_object(Bucket=bucket, Key=key, Body=report.to_json().encode("utf-8"), ContentType="application/json")
+    return key

@@ -1,0 +1,160 @@
+"""What runs inside Spark tasks: validate one data file, write one data file.
+
+A task gets a small ``FileTask`` descriptor, builds its own clients (botocore clients are not
+picklable) and returns a plain dict. Errors are caught and returned, never raised: a failed file
+fails its table, and the driver reports it; Spark does not retry it blindly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
+from dynamodb_dr.clients import client_config, make_client
+from dynamodb_dr.errors import DynamoDBDRError, WriteError
+from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_items, spooled, validate_data_file
+
+
+@dataclass(frozen=True)
+class FileTask:
+    source: str
+    target: str
+    bucket: str
+    export_arn: str
+    data_file: DataFile
+    max_workers: int = 4
+    deadline_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class FileWriteResult:
+    key: str
+    items_read: int
+    items_written: int
+    compressed_bytes: int
+    skipped: bool = False
+
+
+def write_data_file(
+    s3: Any,
+    writer: BatchWriter,
+    bucket: str,
+    data_file: DataFile,
+    export_arn: str,
+    *,
+    table: str,
+    max_workers: int = 4,
+    completed_files: frozenset[str] | set[str] | None = None,
+    on_file_done: Callable[[str, str, int], None] | None = None,
+) -> FileWriteResult:
+    """Stream one data file into ``writer``'s table, ``max_workers`` batches in flight at a time.
+
+    MD5 is verified before the first write and the item count after the last (in case the object
+    changed since the validation stage). ``completed_files`` (keys to skip) and ``on_file_done``
+    (called with table, data file key, items) are the seams for resumable restores.
+    """
+    if completed_files and data_file.key in completed_files:
+        return FileWriteResult(data_file.key, 0, 0, 0, skipped=True)
+    read = 0
+    in_flight = threading.BoundedSemaphore(max_workers * 2)
+    futures: list[Future[int]] = []
+
+    def send(batch: list[bytes]) -> int:
+        try:
+            return writer.write_lines(batch, source=data_file.key)
+        finally:
+            in_flight.release()
+
+    def submit(batch: list[bytes]) -> None:
+        in_flight.acquire()
+        futures.append(pool.submit(send, batch))
+
+    with spooled(s3, bucket, data_file, export_arn) as (path, size), ThreadPoolExecutor(max_workers=max_workers) as pool:
+        try:
+            batch: list[bytes] = []
+            for line in iter_items(path, data_file, export_arn):
+                read += 1
+                batch.append(line)
+                if len(batch) == MAX_BATCH_ITEMS:
+                    submit(batch)
+                    batch = []
+                    if any(f.done() and f.exception() for f in futures):
+                        break  # a batch failed for good: stop reading, report it below
+            else:
+                if batch:
+                    submit(batch)
+        finally:
+            # Every submitted batch finishes (or fails) before this returns: nothing left behind.
+            wait(futures)
+        failures = [f.exception() for f in futures if f.exception() is not None]
+        written = sum(f.result() for f in futures if f.exception() is None)
+        if failures:
+            first = failures[0]
+            if isinstance(first, WriteError):
+                first.items_written = written  # type: ignore[attr-defined]
+                first.failed_items = sum(getattr(e, "failed_items", 0) for e in failures)
+            raise first  # type: ignore[misc]
+    if read != data_file.item_count:
+        raise count_mismatch(data_file, export_arn, read)
+    if on_file_done is not None:
+        on_file_done(table, data_file.key, written)
+    return FileWriteResult(data_file.key, read, written, size)
+
+
+# --- Spark task functions -----------------------------------------------------------------------
+
+
+def _error(exc: BaseException) -> str:
+    if isinstance(exc, DynamoDBDRError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def validate_task(task: FileTask) -> dict[str, Any]:
+    result: dict[str, Any] = {"source": task.source, "key": task.data_file.key, "ok": False, "items": 0, "bytes": 0}
+    try:
+        check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
+        result.update(ok=True, items=check.items, bytes=check.compressed_bytes)
+    except Exception as exc:  # reported per file; the table fails, others go on
+        result["error"] = _error(exc)
+    return result
+
+
+def write_task(
+    task: FileTask, files_done: Any = None, items_done: Any = None, rate_limiter: RateLimiter | None = None
+) -> dict[str, Any]:
+    started = time.monotonic()
+    result: dict[str, Any] = {
+        "source": task.source,
+        "key": task.data_file.key,
+        "ok": False,
+        "items_read": 0,
+        "items_written": 0,
+        "bytes": 0,
+        "failed_items": 0,
+    }
+    try:
+        s3 = make_client("s3")
+        dynamodb = make_client("dynamodb", config=client_config(max_pool_connections=max(10, task.max_workers + 2)))
+        writer = BatchWriter(dynamodb, task.target, rate_limiter=rate_limiter, deadline_seconds=task.deadline_seconds)
+        done = write_data_file(
+            s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers
+        )
+        result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
+    except WriteError as exc:
+        written = getattr(exc, "items_written", 0)
+        # Items of this file not written: those of the failed batches and those never read.
+        result.update(error=_error(exc), items_written=written, failed_items=task.data_file.item_count - written)
+    except Exception as exc:  # reported per file; the table fails, others go on
+        result.update(error=_error(exc), failed_items=task.data_file.item_count)
+    result["seconds"] = round(time.monotonic() - started, 3)
+    if files_done is not None:
+        files_done.add(1)
+    if items_done is not None:
+        items_done.add(result["items_written"])
+    return result
