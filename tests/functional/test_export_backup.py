@@ -324,15 +324,23 @@ def test_all_tables_failing_answers_500(env):
     assert read_manifest()["status"] == "FAILED"
 
 
-def test_reinvocation_the_same_day_starts_no_second_export(env):
+def test_reinvocation_the_same_day_starts_no_second_export(env, aws):
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     create_tables(ddb)
 
     first = invoke(scheduled_event())
     manifest_after_first = read_manifest()
-    second = invoke(scheduled_event())
+    proxy = FaultyDynamoDB(aws.endpoint_url)  # counts the second run's DynamoDB calls
+    env.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    try:
+        second = invoke(scheduled_event())
+    finally:
+        proxy.close()
+        env.delenv("AWS_ENDPOINT_URL_DYNAMODB")
 
     assert first["statusCode"] == second["statusCode"] == 200
+    # Tables whose export the manifest records are not even asked again.
+    assert [call for call in proxy.calls if call[0] == "ExportTableToPointInTime"] == []
     for name in ("orders", "events", "inventory"):
         assert len(exports_of(ddb, name)) == 1
         assert second["body"]["tables"][name]["export_arn"] == first["body"]["tables"][name]["export_arn"]
@@ -368,15 +376,16 @@ def test_missing_configuration_is_logged_and_raised_not_a_200(env, caplog):
 
 
 class FaultyDynamoDB:
-    """A real HTTP endpoint in front of the local one. It forwards every request, except that it
-    answers ExportTableToPointInTime for the chosen tables with a DynamoDB error, as AWS does when
+    """A real HTTP endpoint in front of the local one. It counts and forwards every DynamoDB request,
+    except that it answers ExportTableToPointInTime for the chosen tables with a DynamoDB error, as AWS does when
     it throttles or denies. The local emulator never throttles, so this is how the export Lambda's
     handling of a throttled call (after botocore's own retries) is exercised over the wire."""
 
-    def __init__(self, upstream: str, faults: dict[str, tuple[int, str, str]]) -> None:
+    def __init__(self, upstream: str, faults: dict[str, tuple[int, str, str]] | None = None) -> None:
         self.upstream = upstream
-        self.faults = faults
+        self.faults = faults or {}
         self.refused: dict[str, int] = {}
+        self.calls: dict[tuple[str, str], int] = {}
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -386,14 +395,16 @@ class FaultyDynamoDB:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target = self.headers.get("X-Amz-Target", "")
-                if target.endswith(".ExportTableToPointInTime"):
-                    table = json.loads(body)["TableArn"].rsplit("/", 1)[1]
-                    if table in proxy.faults:
-                        proxy.refused[table] = proxy.refused.get(table, 0) + 1
-                        status, code, message = proxy.faults[table]
-                        payload = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
-                        self._answer(status, {"Content-Type": "application/x-amz-json-1.0"}, payload.encode())
-                        return
+                action = target.rsplit(".", 1)[-1]
+                request = json.loads(body or b"{}")
+                table = request.get("TableName") or request.get("TableArn", "").rsplit("/", 1)[-1]
+                proxy.calls[action, table] = proxy.calls.get((action, table), 0) + 1
+                if action == "ExportTableToPointInTime" and table in proxy.faults:
+                    proxy.refused[table] = proxy.refused.get(table, 0) + 1
+                    status, code, message = proxy.faults[table]
+                    payload = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+                    self._answer(status, {"Content-Type": "application/x-amz-json-1.0"}, payload.encode())
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 upstream = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=30)
                 keep = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "x-amz-crc32",
