@@ -1,0 +1,82 @@
+# Root configuration to copy: the whole backup-and-recovery system for one environment.
+# Build the artifacts first (`make package` at the repository root), then terraform init/plan/apply.
+
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  name          = "${var.name_prefix}-${var.environment}"
+  artifacts_dir = coalesce(var.artifacts_dir, "${path.root}/../../../dist")
+
+  # AWS publishes this layer in every commercial region under account 017000801446.
+  powertools_layer_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:${var.powertools_layer_version}"
+}
+
+module "backup_storage" {
+  source = "../../modules/backup_storage"
+
+  name           = local.name
+  bucket_name    = var.bucket_name
+  retention_days = var.retention_days
+  force_destroy  = var.force_destroy
+}
+
+module "export_backup" {
+  source = "../../modules/export_backup"
+
+  name                  = local.name
+  environment           = var.environment
+  table_names           = var.table_names
+  backup_bucket_name    = module.backup_storage.bucket_name
+  backup_bucket_arn     = module.backup_storage.bucket_arn
+  exports_prefix        = module.backup_storage.exports_prefix
+  kms_key_arn           = module.backup_storage.kms_key_arn
+  export_package_path   = "${local.artifacts_dir}/lambda/export_backup.zip"
+  monitor_package_path  = "${local.artifacts_dir}/lambda/export_monitor.zip"
+  powertools_layer_arn  = local.powertools_layer_arn
+  export_schedule       = var.export_schedule
+  monitor_schedule      = var.monitor_schedule
+  backup_deadline_hours = var.backup_deadline_hours
+  log_retention_days    = var.log_retention_days
+  alarm_emails          = var.alarm_emails
+}
+
+module "glue_restore" {
+  source = "../../modules/glue_restore"
+
+  name                = local.name
+  environment         = var.environment
+  backup_bucket_name  = module.backup_storage.bucket_name
+  backup_bucket_arn   = module.backup_storage.bucket_arn
+  exports_prefix      = module.backup_storage.exports_prefix
+  kms_key_arn         = module.backup_storage.kms_key_arn
+  script_path         = "${local.artifacts_dir}/glue/restore_job.py"
+  library_path        = "${local.artifacts_dir}/glue/dynamodb_dr.zip"
+  restore_table_names = distinct(concat(var.table_names, var.restore_scratch_tables))
+  worker_type         = var.glue_worker_type
+  number_of_workers   = var.glue_number_of_workers
+  log_retention_days  = var.log_retention_days
+}
+
+module "aws_backup" {
+  source = "../../modules/aws_backup"
+
+  name        = local.name
+  table_names = distinct(concat(var.table_names, keys(var.protected_tables)))
+  kms_key_arn = module.backup_storage.kms_key_arn
+}
+
+module "stream_recovery" {
+  source = "../../modules/stream_recovery"
+  count  = length(var.protected_tables) > 0 ? 1 : 0
+
+  name                    = local.name
+  protected_tables        = var.protected_tables
+  package_path            = "${local.artifacts_dir}/lambda/stream_recovery.zip"
+  powertools_layer_arn    = local.powertools_layer_arn
+  kms_key_arn             = module.backup_storage.kms_key_arn
+  backup_vault_name       = module.aws_backup.vault_name
+  backup_restore_role_arn = module.aws_backup.service_role_arn
+  log_retention_days      = var.log_retention_days
+  alert_emails            = var.alarm_emails
+}

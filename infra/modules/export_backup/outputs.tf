@@ -1,0 +1,29 @@
+output "export_function_name" {
+  description = "Name of the export Lambda (invoke with {\"backup_date\": \"YYYY-MM-DD\"} to export a given date)."
+  value       = aws_lambda_function.export.function_name
+}
+
+output "monitor_function_name" {
+  description = "Name of the export monitor Lambda."
+  value       = aws_lambda_function.monitor.function_name
+}
+
+output "export_role_arn" {
+  description = "ARN of the export Lambda's execution role."
+  value       = aws_iam_role.export.arn
+}
+
+output "monitor_role_arn" {
+  description = "ARN of the export monitor's execution role."
+  value       = aws_iam_role.monitor.arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the backup alarms publish to."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "SQS queue that keeps scheduled invocations that failed every retry."
+  value       = aws_sqs_queue.dead_letter.url
+}

@@ -1,0 +1,100 @@
+variable "name" {
+  description = "Name prefix of every resource, e.g. \"dynamodb-dr-prod\"."
+  type        = string
+}
+
+variable "environment" {
+  description = "Deployment name written into every manifest (ENVIRONMENT), e.g. \"prod\"."
+  type        = string
+}
+
+variable "table_names" {
+  description = "DynamoDB tables to export every day; passed to the Lambdas as the JSON array DYNAMODB_TABLES."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.table_names) > 0 && length(var.table_names) == length(distinct(var.table_names))
+    error_message = "table_names must list at least one table, each once."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.table_names : can(regex("^[a-zA-Z0-9_.-]{3,255}$", t))])
+    error_message = "Every entry of table_names must be a DynamoDB table name: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'."
+  }
+}
+
+variable "backup_bucket_name" {
+  description = "Bucket the exports and manifests are written to (BACKUP_BUCKET)."
+  type        = string
+}
+
+variable "backup_bucket_arn" {
+  description = "ARN of the backup bucket."
+  type        = string
+}
+
+variable "exports_prefix" {
+  description = "Key prefix of the exports and manifests (S3_EXPORTS_PREFIX), without slashes at either end."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key of the deployment (bucket, environment variables, logs, topic)."
+  type        = string
+}
+
+variable "export_package_path" {
+  description = "Path of the export Lambda's zip built by `make package` (dist/lambda/export_backup.zip)."
+  type        = string
+}
+
+variable "monitor_package_path" {
+  description = "Path of the export monitor's zip built by `make package` (dist/lambda/export_monitor.zip)."
+  type        = string
+}
+
+variable "powertools_layer_arn" {
+  description = "ARN of the AWS-published Powertools for AWS Lambda (Python) v3 layer for python3.11 x86_64."
+  type        = string
+}
+
+variable "export_schedule" {
+  description = "EventBridge schedule expression of the daily export (UTC)."
+  type        = string
+  default     = "cron(0 3 * * ? *)"
+}
+
+variable "monitor_schedule" {
+  description = "EventBridge schedule expression of the export monitor."
+  type        = string
+  default     = "rate(10 minutes)"
+}
+
+variable "backup_deadline_hours" {
+  description = "Hours without a COMPLETE backup after which the not-complete alarm fires (at most 24)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.backup_deadline_hours >= 1 && var.backup_deadline_hours <= 24 && floor(var.backup_deadline_hours) == var.backup_deadline_hours
+    error_message = "backup_deadline_hours must be a whole number of hours from 1 to 24."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambdas' CloudWatch log groups, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+}
+
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the alarm topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,84 @@
+# The job's role: exactly the actions the restore code calls (tests/infra proves it against the
+# code, both ways), plus what Glue itself needs to run the job (read its artifacts, write logs).
+
+data "aws_iam_policy_document" "glue_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["glue.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "glue" {
+  name               = "${local.job_name}-role"
+  assume_role_policy = data.aws_iam_policy_document.glue_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "glue" {
+  name   = "restore-job"
+  role   = aws_iam_role.glue.id
+  policy = data.aws_iam_policy_document.glue.json
+}
+
+data "aws_iam_policy_document" "glue" {
+  statement {
+    # DescribeTable (and the table_exists waiter): check or wait for the targets. CreateTable and
+    # UpdateContinuousBackups: --create_missing_tables. CreateBackup: an on-demand backup of a
+    # target before --clear_existing_data. Scan + BatchWriteItem: clear and write the items.
+    sid = "RestoreIntoTheTargetTables"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:CreateBackup",
+      "dynamodb:CreateTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:Scan",
+      "dynamodb:UpdateContinuousBackups",
+    ]
+    resources = local.table_arns
+  }
+
+  statement {
+    # Manifests and export data files; the job script and library (Glue fetches them as this role).
+    sid       = "ReadTheBackups"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/*", "${var.backup_bucket_arn}/${var.artifacts_prefix}/*"]
+  }
+
+  statement {
+    sid       = "WriteRestoreReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/*/restore-reports/*"]
+  }
+
+  statement {
+    # ListObjectsV2 finds the backup dates for "latest"; it also turns a missing key into 404.
+    sid       = "ListTheBackups"
+    actions   = ["s3:ListBucket"]
+    resources = [var.backup_bucket_arn]
+  }
+
+  statement {
+    sid       = "UseTheDeploymentKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    # Glue writes the driver/executor output to /aws-glue/jobs/* groups of its own (named after the
+    # security configuration) and the continuous log to the job's group; with SSE-KMS logging it
+    # associates the key with the groups it creates.
+    sid       = "GlueJobLogs"
+    actions   = ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/jobs/*"]
+  }
+}

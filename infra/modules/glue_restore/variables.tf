@@ -1,0 +1,95 @@
+variable "name" {
+  description = "Name prefix of every resource, e.g. \"dynamodb-dr-prod\"."
+  type        = string
+}
+
+variable "environment" {
+  description = "Deployment name the job checks every manifest against (--ENVIRONMENT)."
+  type        = string
+}
+
+variable "backup_bucket_name" {
+  description = "Bucket holding the exports and manifests (--BACKUP_BUCKET); the job's artifacts are uploaded there too."
+  type        = string
+}
+
+variable "backup_bucket_arn" {
+  description = "ARN of the backup bucket."
+  type        = string
+}
+
+variable "exports_prefix" {
+  description = "Key prefix of the exports and manifests (--S3_EXPORTS_PREFIX), without slashes at either end."
+  type        = string
+}
+
+variable "artifacts_prefix" {
+  description = "Key prefix in the backup bucket where the job's script and library are uploaded (never expired)."
+  type        = string
+  default     = "glue-artifacts"
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key of the deployment (bucket objects, job logs)."
+  type        = string
+}
+
+variable "script_path" {
+  description = "Path of the job script built by `make package` (dist/glue/restore_job.py)."
+  type        = string
+}
+
+variable "library_path" {
+  description = "Path of the library zip built by `make package` for --extra-py-files (dist/glue/dynamodb_dr.zip)."
+  type        = string
+}
+
+variable "restore_table_names" {
+  description = "Tables the job may write to: the backed-up tables and any scratch targets you restore into (--target_tables)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.restore_table_names) > 0
+    error_message = "restore_table_names must list at least one table."
+  }
+}
+
+variable "worker_type" {
+  description = "Glue worker type (G.1X = 4 vCPU/16 GB, G.2X = 8 vCPU/32 GB, ...)."
+  type        = string
+  default     = "G.1X"
+
+  validation {
+    condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.worker_type)
+    error_message = "worker_type must be one of G.1X, G.2X, G.4X, G.8X (Glue 5.0 Spark jobs)."
+  }
+}
+
+variable "number_of_workers" {
+  description = "Number of Glue workers (2 at least: one driver, one executor)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.number_of_workers >= 2 && floor(var.number_of_workers) == var.number_of_workers
+    error_message = "number_of_workers must be a whole number, at least 2."
+  }
+}
+
+variable "timeout_minutes" {
+  description = "Minutes after which Glue stops a run."
+  type        = number
+  default     = 480
+}
+
+variable "log_retention_days" {
+  description = "Retention of the job's CloudWatch log group, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

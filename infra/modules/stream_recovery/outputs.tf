@@ -1,0 +1,24 @@
+output "function_name" {
+  description = "Name of the stream recovery Lambda."
+  value       = aws_lambda_function.stream_recovery.function_name
+}
+
+output "role_arn" {
+  description = "ARN of the stream recovery Lambda's execution role."
+  value       = aws_iam_role.stream_recovery.arn
+}
+
+output "state_table_name" {
+  description = "DynamoDB table holding incident state (INCIDENT_STATE_TABLE)."
+  value       = aws_dynamodb_table.state.name
+}
+
+output "incident_topic_arn" {
+  description = "SNS topic every incident is announced on (SNS_TOPIC_ARN)."
+  value       = aws_sns_topic.incidents.arn
+}
+
+output "on_failure_queue_url" {
+  description = "SQS queue that keeps the stream batches that failed every retry."
+  value       = aws_sqs_queue.on_failure.url
+}

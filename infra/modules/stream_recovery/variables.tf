@@ -1,0 +1,120 @@
+variable "name" {
+  description = "Name prefix of every resource, e.g. \"dynamodb-dr-prod\"."
+  type        = string
+}
+
+variable "protected_tables" {
+  description = <<-EOT
+    Tables whose stream is watched, and what to do on an incident. action: item_repair (undo the
+    damaging writes item by item), pitr_restore (restore a new table "<name>-recovery-<time>" from
+    PITR), aws_backup_restore (restore the newest AWS Backup recovery point into such a table) or
+    alert_only. protected_attributes: a MODIFY that changes or removes one is an incident.
+    burst_threshold: this many REMOVE/MODIFY records in one incident window are an incident (null:
+    var.burst_threshold). user_deletes_are_incidents: every user (non-TTL) delete is an incident.
+    Each table needs a stream with StreamViewType NEW_AND_OLD_IMAGES (checked at plan time).
+  EOT
+  type = map(object({
+    action                     = string
+    protected_attributes       = optional(list(string), [])
+    burst_threshold            = optional(number)
+    user_deletes_are_incidents = optional(bool, true)
+  }))
+
+  validation {
+    condition     = length(var.protected_tables) > 0
+    error_message = "protected_tables must name at least one table (leave the module out to run without stream recovery)."
+  }
+
+  validation {
+    condition     = alltrue([for t in values(var.protected_tables) : contains(["item_repair", "pitr_restore", "aws_backup_restore", "alert_only"], t.action)])
+    error_message = "Every protected table's action must be one of item_repair, pitr_restore, aws_backup_restore, alert_only."
+  }
+
+  validation {
+    condition     = alltrue([for t in keys(var.protected_tables) : can(regex("^[a-zA-Z0-9_.-]{3,230}$", t))])
+    error_message = "Every protected table must be a DynamoDB table name short enough for \"<name>-recovery-<yyyymmddThhmmss>\" (at most 230 characters)."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the stream recovery Lambda's zip built by `make package` (dist/lambda/stream_recovery.zip)."
+  type        = string
+}
+
+variable "powertools_layer_arn" {
+  description = "ARN of the AWS-published Powertools for AWS Lambda (Python) v3 layer for python3.11 x86_64."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key of the deployment (state table, topic, logs, environment variables)."
+  type        = string
+}
+
+variable "backup_vault_name" {
+  description = "AWS Backup vault whose recovery points aws_backup_restore uses (BACKUP_VAULT_NAME)."
+  type        = string
+}
+
+variable "backup_restore_role_arn" {
+  description = "Role AWS Backup assumes to restore a table (BACKUP_RESTORE_ROLE_ARN)."
+  type        = string
+}
+
+variable "incident_window_seconds" {
+  description = "Records of one table within this many seconds belong to the same incident (1-3600)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.incident_window_seconds >= 1 && var.incident_window_seconds <= 3600
+    error_message = "incident_window_seconds must be from 1 to 3600."
+  }
+}
+
+variable "burst_threshold" {
+  description = "Default number of REMOVE/MODIFY records in one incident window that make an incident (2-5000)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.burst_threshold >= 2 && var.burst_threshold <= 5000
+    error_message = "burst_threshold must be from 2 to 5000."
+  }
+}
+
+variable "batch_size" {
+  description = "Stream records per invocation."
+  type        = number
+  default     = 100
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries of a failing batch (bisected each time) before its records go to the on-failure queue."
+  type        = number
+  default     = 5
+}
+
+variable "maximum_record_age_seconds" {
+  description = "Records older than this are sent to the on-failure queue instead of being processed (60-604800; streams keep records 24 h)."
+  type        = number
+  default     = 21600
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda's CloudWatch log group, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 365
+}
+
+variable "alert_emails" {
+  description = "Email addresses subscribed to the incident topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
