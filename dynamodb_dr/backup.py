@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamodb_dr.config import BackupSettings
 from dynamodb_dr.errors import DynamoDBDRError, ManifestError
@@ -234,19 +234,22 @@ def failure_advice(code: str, message: str, table_name: str, step: str) -> str:
         )
     if code == "ExportConflictException":
         return (
-            f"an export of {table_name} with the same ClientToken was already requested today with different "
-            "parameters (was BACKUP_BUCKET or S3_EXPORTS_PREFIX changed today?). Restore the setting, or wait "
-            f"8 hours for the token to expire. ({said})"
+            f"DynamoDB holds an export request for {table_name} with the same ClientToken but different "
+            "parameters (tokens stay in use for 8 hours). Wait for it to expire, or start this export by hand "
+            f"with aws dynamodb export-table-to-point-in-time and another --client-token. ({said})"
         )
     return f"{said}. Fix the cause, then re-invoke the export Lambda (already started exports are not repeated)."
 
 
-def _record_failure(entry: TableBackup, exc: ClientError, step: str) -> TableBackup:
-    error = exc.response.get("Error", {})
-    code = error.get("Code") or "Unknown"
+def _record_failure(entry: TableBackup, exc: ClientError | BotoCoreError, step: str) -> TableBackup:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code") or "Unknown", error.get("Message") or str(exc)
+    else:  # no answer at all (connection refused, timeout) after the client's retries
+        code, message = type(exc).__name__, str(exc)
     entry.status = NOT_STARTED
     entry.failure_code = code
-    entry.failure_message = failure_advice(code, error.get("Message") or str(exc), entry.table_name, step)
+    entry.failure_message = failure_advice(code, message, entry.table_name, step)
     return entry
 
 
@@ -259,12 +262,12 @@ def start_table_export(
     *,
     previous: TableBackup | None = None,
 ) -> TableBackup:
-    """DescribeTable then ExportTableToPointInTime for one table. Never raises a ClientError: a
-    failed call is recorded in the returned entry (status NOT_STARTED, failure code and advice)."""
+    """DescribeTable then ExportTableToPointInTime for one table. Never raises an AWS error: a failed
+    call is recorded in the returned entry (status NOT_STARTED, failure code and advice)."""
     entry = TableBackup(table_name=table_name, export_s3_prefix=export_prefix(settings.exports_prefix, backup_date, table_name))
     try:
         table = dynamodb.describe_table(TableName=table_name)["Table"]
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         return _record_failure(entry, exc, "DescribeTable")
     entry.table_arn = table["TableArn"]
     entry.table_definition = table_definition(table)
@@ -278,7 +281,7 @@ def start_table_export(
             ExportFormat=EXPORT_FORMAT,
             ClientToken=entry.client_token,
         )["ExportDescription"]
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         return _record_failure(entry, exc, "ExportTableToPointInTime")
     record_export_description(entry, started)
     if entry.status == COMPLETED:  # already finished (small tables can be quick)

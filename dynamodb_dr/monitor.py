@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from dynamodb_dr.backup import (
     MAX_PARALLEL_TABLES,
@@ -43,6 +43,7 @@ from dynamodb_dr.manifest import (
 )
 
 logger = logging.getLogger(__name__)
+
 
 def refresh_table(dynamodb: Any, s3: Any, bucket: str, entry: TableBackup) -> TableBackup:
     """A copy of ``entry`` updated from DescribeExport (and the export's manifest-summary.json).
@@ -70,6 +71,10 @@ def refresh_table(dynamodb: Any, s3: Any, bucket: str, entry: TableBackup) -> Ta
                 f"DescribeExport failed with {code}: {error.get('Message')}; the export is still followed and the "
                 "next monitor run asks again (grant dynamodb:DescribeExport if this is AccessDenied)"
             )
+        return refreshed
+    except BotoCoreError as exc:
+        refreshed.failure_code = type(exc).__name__
+        refreshed.failure_message = f"DescribeExport got no answer ({exc}); the next monitor run asks again"
         return refreshed
     record_export_description(refreshed, description)
     if refreshed.status == COMPLETED:

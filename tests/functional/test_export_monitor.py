@@ -252,3 +252,23 @@ def test_monitor_configuration_error_is_raised(tables, monkeypatch):
 
     with pytest.raises(ConfigError, match="DYNAMODB_TABLES must be a non-empty JSON array"):
         monitor(event("monitor_event.json"))
+
+
+def test_export_dynamodb_does_not_know_ends_failed_with_what_to_do(tables):
+    started = export_backup(event("scheduled_event.json"))
+    wait_until_finished(started["body"])
+    # The manifest names an export DynamoDB has never heard of (hand-edited, or older than 90 days).
+    s3 = boto3.client("s3")
+    manifest = read_manifest()
+    unknown = manifest["tables"]["orders"]["export_arn"].rsplit("/", 1)[0] + "/01700000000000-deadbeef"
+    manifest["tables"]["orders"]["export_arn"] = unknown
+    s3.put_object(Bucket=BUCKET, Key=MANIFEST_KEY, Body=json.dumps(manifest).encode())
+
+    result = monitor(event("monitor_event.json"))
+
+    assert result["statusCode"] == 207
+    assert result["body"]["backup_status"] == "PARTIAL"
+    entry = read_manifest()["tables"]["orders"]
+    assert entry["status"] == "FAILED" and entry["failure_code"] == "ExportNotFoundException"
+    assert unknown in entry["failure_message"] and "Re-invoke the export Lambda" in entry["failure_message"]
+    assert read_manifest()["tables"]["events"]["status"] == "COMPLETED"
