@@ -20,6 +20,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.export_reader import Export, read_export
 from dynamodb_dr.restore import targets
@@ -151,13 +153,18 @@ def run_restore(
             table.target = check_target(
                 dynamodb, table.selection, table.definition, create_missing=args.create_missing_tables
             )
-        except DynamoDBDRError as exc:
+        except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
             table.export = None
 
     # 2. Validation stage: every data file of every table still in the running.
     live = [t for t in tables if not t.result.failed]
-    checks = _run_stage(spark, _file_tasks(live, manifest.s3_bucket, args), validate_task, "validate")
+    try:
+        checks = _run_stage(spark, _file_tasks(live, manifest.s3_bucket, args), validate_task, "validate")
+    except Exception as exc:  # Spark itself failed (lost executor, worker crash): nothing was written
+        for table in live:
+            table.result.fail(f"the Spark validation stage failed, nothing was written: {type(exc).__name__}: {exc}")
+        return _finish(report, tables, s3, args)
     by_source = {t.selection.source: t for t in tables}
     for check in checks:
         result = by_source[check["source"]].result
@@ -193,7 +200,7 @@ def run_restore(
                 table.result.backup_arn = details["BackupArn"]
                 table.result.backup_status = details.get("BackupStatus")
                 table.result.cleared_items = targets.clear_table(dynamodb, target, table.target.key_names)
-        except DynamoDBDRError as exc:
+        except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
     live = [t for t in live if not t.result.failed]
 
@@ -201,10 +208,19 @@ def run_restore(
     tasks = _file_tasks(live, manifest.s3_bucket, args)
     sc = spark.sparkContext
     files_done, items_done = sc.accumulator(0), sc.accumulator(0)
-    with _Progress(files_done, items_done, len(tasks), progress_seconds):
-        writes = _run_stage(
-            spark, tasks, functools.partial(write_task, files_done=files_done, items_done=items_done), "write"
-        )
+    try:
+        with _Progress(files_done, items_done, len(tasks), progress_seconds):
+            writes = _run_stage(
+                spark, tasks, functools.partial(write_task, files_done=files_done, items_done=items_done), "write"
+            )
+    except Exception as exc:  # Spark itself failed: some items may be written, none is reported as such
+        for table in live:
+            table.result.fail(
+                f"the Spark write stage failed ({type(exc).__name__}: {str(exc)[:500]}); the table may be partly "
+                "restored. Run the restore again (puts are idempotent)."
+            )
+            table.result.items_not_written = table.result.items_in_export
+        return _finish(report, tables, s3, args)
     for write in writes:
         result = by_source[write["source"]].result
         result.items_written += write["items_written"]
@@ -226,7 +242,7 @@ def run_restore(
                 )
             else:
                 table.result.status = SUCCEEDED
-        except DynamoDBDRError as exc:
+        except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
     return _finish(report, tables, s3, args)
 

@@ -9,14 +9,17 @@ wrote the items; the hook then deletes some of them (through another client) and
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import boto3
 import pytest
 
 from dynamodb_dr.batch_writer import BatchWriter
-from dynamodb_dr.clients import make_client
+from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import WriteError
 from dynamodb_dr.export_reader import iter_items, read_export, spooled
+from dynamodb_dr.restore.tasks import write_data_file
 from local_aws import export_layout
 from tests.support.backups import create_table, export_table, put_items
 from tests.support.items import (
@@ -161,3 +164,43 @@ def test_validation_error_names_the_table_and_the_file(setup):
         writer.write_lines(lines, source="f-v")
     assert err.value.failed_items == 1
     assert scan_all(ddb, "other-keys") == {}
+
+
+def test_write_data_file_sends_batches_concurrently_and_has_resume_seams(setup):
+    ddb, s3 = setup
+    export_layout.configure(items_per_file=200)
+    create_table(ddb, "src", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    create_table(ddb, "dst", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    put_items(ddb, "src", [every_type_item(f"w{i:03d}") for i in range(130)])
+    backup = export_table(ddb, s3, BUCKET, "src", "2026-01-15")
+    export = read_export(s3, BUCKET, backup.export_manifest_key)
+    data_file = next(f for f in export.files if f.item_count)
+
+    client = make_client("dynamodb", config=client_config(max_pool_connections=8))
+    lock, state = threading.Lock(), {"now": 0, "max": 0}
+
+    def slow_send(**_):  # keeps each request in flight a little, so overlap is observable
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.1)
+        with lock:
+            state["now"] -= 1
+
+    client.meta.events.register("before-send.dynamodb.BatchWriteItem", slow_send)
+    done_calls = []
+    writer = BatchWriter(client, "dst")
+    skipped = write_data_file(
+        s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=4,
+        completed_files={data_file.key}, on_file_done=lambda *a: done_calls.append(a),
+    )
+    assert skipped.skipped and scan_all(ddb, "dst") == {} and done_calls == []
+
+    result = write_data_file(
+        s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=4,
+        on_file_done=lambda *a: done_calls.append(a),
+    )
+    assert (result.items_read, result.items_written) == (130, 130)
+    assert done_calls == [("dst", data_file.key, 130)]
+    assert state["max"] >= 2  # batches really were in flight together
+    assert scan_all(ddb, "dst") == scan_all(ddb, "src")
