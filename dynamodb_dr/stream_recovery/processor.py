@@ -29,6 +29,8 @@ from dynamodb_dr.stream_recovery.repair import repair_item
 from dynamodb_dr.stream_recovery.state import Incident, IncidentStore, bucket_of
 
 logger = Logger(service="dynamodb-dr-stream-recovery")
+# How long one invocation may hold the right to start an incident's restore before a retry may take it.
+ACTION_LEASE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -188,14 +190,17 @@ def act(
                                                          "sequence_number": change.sequence_number})
         outcome = RecordOutcome(f"repair_{result.outcome}", incident.incident_id, result.detail)
     elif policy.action in (Action.PITR_RESTORE, Action.AWS_BACKUP_RESTORE) and _should_start(incident):
-        try:
-            incident = start_restore(incident, policy, settings, clients, store)
-            outcome = RecordOutcome("restore_started", incident.incident_id, incident.target_table or "")
-        except RecoveryActionError as exc:
-            failure = exc
-            incident = store.update_incident(incident, action_status="failed", error=str(exc))
-    if incident.action_status == "started" and incident.settings_status == "pending":
-        incident = finish_restored_table(incident, store, clients)
+        claimed = store.claim_action(incident, ACTION_LEASE_SECONDS)
+        if claimed is not None:  # this invocation starts the restore; concurrent ones go on
+            incident = claimed
+            try:
+                incident = start_restore(incident, policy, settings, clients, store)
+                outcome = RecordOutcome("restore_started", incident.incident_id, incident.target_table or "")
+            except RecoveryActionError as exc:
+                failure = exc
+                incident = store.update_incident(incident, action_status="failed", error=str(exc))
+            if incident.action_status == "started" and incident.settings_status == "pending":
+                incident = finish_restored_table(incident, store, clients)
     if not incident.announced:
         incident = announce_incident(incident, settings, clients, store, record_count)
     if failure is not None:
@@ -204,7 +209,7 @@ def act(
 
 
 def _should_start(incident: Incident) -> bool:
-    if incident.action_status == "pending":
+    if incident.action_status in ("pending", "starting"):
         return True
     # A failed start is tried again when the record is retried, unless it can never work (no PITR window).
     return incident.action_status == "failed" and (incident.restore_time is not None or incident.action == "aws_backup_restore")

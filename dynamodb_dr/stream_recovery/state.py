@@ -203,6 +203,33 @@ class IncidentStore:
             raise self._error(exc, f"update {incident.pk}") from exc
         return _incident_from_item(response["Attributes"])
 
+    def claim_action(self, incident: Incident, lease_seconds: int) -> Incident | None:
+        """Take the right to start the incident's restore: exactly one caller gets the incident back
+        (status ``starting``), others get ``None``. A claim whose holder died (its record is retried)
+        can be taken again once its lease has run out."""
+        now = time.time()
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"pk": _s(incident.pk)},
+                UpdateExpression="SET action_status = :starting, action_lease_until = :lease",
+                ConditionExpression="action_status IN (:pending, :failed) OR "
+                "(action_status = :starting AND action_lease_until < :now)",
+                ExpressionAttributeValues={
+                    ":starting": _s("starting"),
+                    ":pending": _s("pending"),
+                    ":failed": _s("failed"),
+                    ":lease": _n(now + lease_seconds),
+                    ":now": _n(now),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise self._error(exc, f"claim the action of {incident.pk}") from exc
+        return _incident_from_item(response["Attributes"])
+
     def count(self, incident: Incident, counter: str) -> None:
         """Add one to a counter of the incident (``records_seen``, ``items_repaired``, ``repairs_skipped``).
         Counters are informative: a redelivered record is counted again."""

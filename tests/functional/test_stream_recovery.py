@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dynamodb_dr.clients import make_client
+from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.stream_recovery import config as cfg
 from dynamodb_dr.stream_recovery.processor import runtime_from_env
 from dynamodb_dr.stream_recovery.state import create_state_table
@@ -320,7 +321,66 @@ def test_poisoned_record_is_reported_while_the_others_are_repaired(env):
         assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["b"] == {"B": b"\x01"}
 
 
-def test_bad_configuration_fails_at_start_naming_the_variable(env, monkeypatch):
+def test_bad_configuration_fails_at_start_naming_the_variable(env):
     env({TABLE: {"action": "restore_everything"}})
-    with pytest.raises(Exception, match=r"PROTECTED_TABLES\['orders-table'\]\.action"):
+    with pytest.raises(ConfigError, match=r"PROTECTED_TABLES\['orders-table'\]\.action"):
         invoke({"Records": []})
+
+
+def test_parallel_deliveries_of_one_incident_start_one_restore(env):
+    """Several Lambda instances (e.g. shards, or a retry racing the first attempt) handle records of the
+    same incident at the same time: the conditional write in the state table lets exactly one start."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dynamodb_dr.stream_recovery.config import StreamRecoverySettings
+    from dynamodb_dr.stream_recovery.processor import Clients, Runtime, process_event
+
+    env({TABLE: {"action": "pitr_restore"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=True)
+    for i in range(8):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+    reader.read_new()
+    for i in range(8):
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+    records = reader.read_new_event()["Records"]
+    settings = StreamRecoverySettings.from_env()
+    sent: list[dict[str, Any]] = []
+
+    def one_instance(record: dict[str, Any]) -> dict[str, Any]:
+        client = make_client("dynamodb")
+        client.meta.events.register("before-parameter-build.dynamodb.RestoreTableToPointInTime",
+                                    lambda params, **_: sent.append(dict(params)))
+        return process_event({"Records": [record]}, None, Runtime(settings, Clients(dynamodb=client)))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(one_instance, records))
+
+    assert responses == [{"batchItemFailures": []}] * 8
+    assert len(sent) == 1
+    assert len(incident_roots(ddb)) == 1
+    assert len([t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")]) == 1
+
+
+def test_incident_spanning_window_boundaries_stays_one_incident(env):
+    import time
+
+    env({TABLE: {"action": "pitr_restore"}}, window="1")
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=True)
+    for i in range(3):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+    reader.read_new()
+    for i in range(3):
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+        time.sleep(0.6)
+    records = reader.read_new_event()["Records"]
+    buckets = {int(r["dynamodb"]["ApproximateCreationDateTime"]) for r in records}
+    assert len(buckets) >= 2  # the deletes fall into consecutive one-second windows
+    for record in records:
+        assert invoke({"Records": [record]}) == {"batchItemFailures": []}
+
+    assert len(incident_roots(ddb)) == 1
+    links = [i for i in state_items(ddb, "INCIDENT#") if "continues" in i]
+    assert len(links) == len(buckets) - 1
+    assert len([t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")]) == 1
