@@ -151,8 +151,9 @@ def handle_record(
     incident, created = store.claim_or_join(change.table_name, bucket, new_incident)
     logger.append_keys(incident_id=incident.incident_id)
     try:
-        logger.info(
-            "incident record" if not created else "incident created",
+        log = logger.info if created else logger.debug  # a mass delete must not log every record at INFO
+        log(
+            "incident created" if created else "incident record",
             extra={"table": change.table_name, "reason": str(detection.reason), "detail": detection.detail,
                    "event_name": change.event_name, "sequence_number": change.sequence_number},
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,19 +19,10 @@ from dynamodb_dr.stream_recovery.processor import runtime_from_env
 from dynamodb_dr.stream_recovery.state import create_state_table
 from dynamodb_dr.stream_recovery.stream_reader import StreamReader
 from lambdas.stream_recovery.handler import lambda_handler
+from local_aws.lambda_context import LocalLambdaContext
 
 STATE_TABLE = "stream-recovery-state"
 TABLE = "orders-table"
-
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes of the Lambda runtime's context object that Powertools reads."""
-
-    function_name: str = "stream-recovery"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stream-recovery"
-    aws_request_id: str = "req-1"
 
 
 def make_table(ddb, name: str, *, pitr: bool = False) -> StreamReader:
@@ -71,7 +61,7 @@ def env(aws, monkeypatch):
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return lambda_handler(event, FakeLambdaContext())
+    return lambda_handler(event, LocalLambdaContext(function_name="stream-recovery"))
 
 
 def state_items(ddb, prefix: str) -> list[dict[str, Any]]:
