@@ -1,0 +1,249 @@
+"""Least privilege, proven against the code: each role's granted IAM actions equal, both ways, the
+actions its component's code calls (found statically from its entry point, see code_calls.py)
+plus what AWS does with the role because of how Terraform configures the component. Also: every
+environment variable / job argument the code reads is set by Terraform, and no more."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from code_calls import Analysis, AnalysisError, analyze
+from components import COMPONENTS, Component, operation_actions, platform_actions
+from terraform_model import (
+    EXAMPLE,
+    TfModule,
+    first_block,
+    policy_statements,
+    reference,
+    resolve_local,
+    role_documents,
+    unquote,
+)
+
+# Actions AWS does not let a policy scope to a resource: the only ones allowed on Resource "*".
+NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams", "backup:ListRecoveryPointsByResource"}
+ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+
+_analyses: dict[str, Analysis] = {}
+
+
+def analysis_of(component: Component) -> Analysis:
+    if not component.entry_path.exists():
+        pytest.fail(f"{component.entry} does not exist: the {component.name} module in infra/ has no code to deploy")
+    if component.name not in _analyses:
+        _analyses[component.name] = analyze(component.entry_path)
+    return _analyses[component.name]
+
+
+def granted_actions(component: Component) -> dict[str, list[str]]:
+    tf = component.tf
+    granted: dict[str, list[str]] = defaultdict(list)
+    documents = role_documents(tf, component.role)
+    assert documents, f"aws_iam_role.{component.role} in infra/modules/{component.module} has no inline policy"
+    for document in documents:
+        for statement in policy_statements(tf, document):
+            if statement.effect == "Allow":
+                for action in statement.actions:
+                    granted[action].append(f"{document}/{statement.sid}")
+    return dict(granted)
+
+
+def required_actions(component: Component) -> dict[str, list[str]]:
+    required: dict[str, list[str]] = defaultdict(list)
+    for (service, operation), places in sorted(analysis_of(component).operations().items()):
+        for action, why in operation_actions(service, operation).items():
+            required[action].append(f"{service}.{operation} at {places[0]}: {why}")
+    for action, why in platform_actions(component).items():
+        required[action].append(f"Terraform config: {why}")
+    return dict(required)
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_role_grants_exactly_the_actions_its_code_calls(component: Component) -> None:
+    required, granted = required_actions(component), granted_actions(component)
+    missing = {a: why for a, why in required.items() if a not in granted}
+    unused = {a: where for a, where in granted.items() if a not in required}
+    problems = [f"MISSING {a} (needed by {'; '.join(why)})" for a, why in sorted(missing.items())]
+    problems += [f"UNUSED {a} (granted in {', '.join(where)}; no code or configured feature needs it)" for a, where in sorted(unused.items())]
+    assert not problems, (
+        f"aws_iam_role.{component.role} in infra/modules/{component.module} does not match what {component.entry} calls:\n  "
+        + "\n  ".join(problems)
+    )
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_role_statements_name_exact_actions_on_narrow_resources(component: Component) -> None:
+    tf = component.tf
+    for document in role_documents(tf, component.role):
+        for statement in policy_statements(tf, document):
+            where = f"infra/modules/{component.module}: {document}/{statement.sid or '(no sid)'}"
+            assert "not_actions" not in statement.raw and "not_resources" not in statement.raw, f"{where}: NotAction/NotResource"
+            assert statement.sid, f"{where}: every statement needs a sid saying what it is for"
+            for action in statement.actions:
+                assert ACTION_RE.match(action), f"{where}: {action!r} is not one exact action (no wildcards)"
+            resources = statement.resources
+            assert resources, f"{where}: no resources"
+            if isinstance(resources, list) and "*" in resources:
+                assert set(statement.actions) <= NO_RESOURCE_LEVEL, (
+                    f"{where}: Resource '*' for {sorted(set(statement.actions) - NO_RESOURCE_LEVEL)}, which can be scoped to resources"
+                )
+                assert any("no resource-level permissions" in c for c in statement.comments), (
+                    f"{where}: Resource '*' needs a comment saying the action supports no resource-level permissions"
+                )
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_role_has_no_managed_or_other_policies(component: Component) -> None:
+    tf = component.tf
+    role = tf.resources("aws_iam_role")[component.role]
+    assert "managed_policy_arns" not in role and "inline_policy" not in role
+    for name, attachment in tf.resources("aws_iam_role_policy_attachment").items():
+        assert reference(attachment["role"])[1] != component.role, f"aws_iam_role_policy_attachment.{name} bypasses the proof"
+
+
+LAMBDAS = [c for c in COMPONENTS if c.function]
+
+
+@pytest.mark.parametrize("component", LAMBDAS, ids=lambda c: c.name)
+def test_lambda_environment_is_exactly_what_the_code_reads(component: Component) -> None:
+    tf = component.tf
+    function = tf.resources("aws_lambda_function")[component.function]
+    environment = first_block(function, "environment")
+    assert environment is not None, f"aws_lambda_function.{component.function} sets no environment"
+    variables = resolve_local(tf, environment["variables"])
+    assert isinstance(variables, dict), f"environment variables must be a literal map or a local holding one, got {variables!r}"
+    set_by_terraform = set(variables)
+    read_by_code = analysis_of(component).env_reads
+    assert read_by_code, f"the analysis found no environment variable read by {component.entry}: it is broken"
+    not_set = {name: where for name, where in read_by_code.items() if name not in set_by_terraform}
+    not_read = set_by_terraform - set(read_by_code)
+    assert not not_set, f"{component.entry} reads environment variables Terraform does not set: {not_set}"
+    assert not not_read, f"Terraform sets environment variables {component.entry} never reads (typo?): {sorted(not_read)}"
+
+
+def test_glue_job_arguments_are_the_ones_the_job_reads() -> None:
+    from dynamodb_dr.restore import args as restore_args
+
+    component = next(c for c in COMPONENTS if c.glue_job)
+    job = component.tf.resources("aws_glue_job")[component.glue_job]
+    defaults = unquote(job["default_arguments"])
+    # Glue's own special parameters are hyphenated (--extra-py-files, --job-language ...).
+    project = {k: v for k, v in defaults.items() if "-" not in k[2:]}
+    assert "--backup_date" not in project, "--backup_date must be given per run (aws glue start-job-run --arguments)"
+    known = {f"--{name}" for name in restore_args.KNOWN}
+    assert set(project) <= known, f"default arguments the job does not know: {sorted(set(project) - known)}"
+
+    placeholders = {"--BACKUP_BUCKET": "tf-placeholder-bucket", "--ENVIRONMENT": "tf-placeholder-env", "--S3_EXPORTS_PREFIX": "tf-placeholder-prefix"}
+    argv = ["--JOB_NAME", "restore", "--backup_date", "latest"]
+    for key, value in defaults.items():
+        argv += [key, placeholders.get(key, str(value))]
+    parsed = restore_args.parse_args(argv, env={})
+    assert (parsed.backup_bucket, parsed.environment, parsed.exports_prefix) == (
+        "tf-placeholder-bucket",
+        "tf-placeholder-env",
+        "tf-placeholder-prefix",
+    ), "the job did not take bucket/environment/prefix from the arguments Terraform sets"
+    for name in analysis_of(component).env_reads:
+        assert f"--{name}" in project, f"the job falls back to environment variable {name}; Terraform must set --{name}"
+
+
+def test_stream_recovery_actions_and_wiring_match_the_code() -> None:
+    from dynamodb_dr.stream_recovery.config import Action
+
+    tf = TfModule(EXAMPLE.parents[1] / "modules" / "stream_recovery")
+    conditions = " ".join(v["condition"] for v in tf.variables()["protected_tables"]["validation"])
+    listed = re.search(r"contains\(\[([^\]]*)\]", conditions)
+    assert listed, "protected_tables must validate the recovery action"
+    assert {a.strip().strip('"') for a in listed[1].split(",")} == {a.value for a in Action}
+
+    mapping = tf.resources("aws_lambda_event_source_mapping")["stream"]
+    assert unquote(mapping["function_response_types"]) == ["ReportBatchItemFailures"]
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert mapping["maximum_retry_attempts"] and mapping["maximum_record_age_in_seconds"]
+    assert first_block(first_block(mapping, "destination_config"), "on_failure")["destination_arn"] == "${aws_sqs_queue.on_failure.arn}"
+    assert first_block(mapping, "filter_criteria")
+    reached = analysis_of(next(c for c in COMPONENTS if c.name == "stream_recovery")).modules
+    sources = " ".join(Path(p).read_text() for p in _module_paths(reached))
+    assert "batchItemFailures" in sources, "ReportBatchItemFailures is on, but the code never returns batchItemFailures"
+
+
+def _module_paths(modules: list[str]) -> list[Path]:
+    from terraform_model import ROOT
+
+    out = []
+    for name in modules:
+        base = ROOT.joinpath(*name.split("."))
+        out.append(base / "__init__.py" if base.is_dir() else base.with_suffix(".py"))
+    return out
+
+
+# --- the analysis itself can fail -----------------------------------------------------------------
+
+
+def _entry(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / "handler.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_analysis_finds_calls_paginators_waiters_and_dynamic_operations(tmp_path: Path) -> None:
+    entry = _entry(
+        tmp_path,
+        """
+        from dynamodb_dr.clients import make_client
+
+        def lambda_handler(event, context):
+            s3 = make_client("s3")
+            table_store = make_client("dynamodb")
+            s3.delete_object(Bucket="b", Key="k")
+            s3.get_paginator("list_objects_v2").paginate(Bucket="b")
+            table_store.get_waiter("table_not_exists").wait(TableName="t")
+            operation = "put_item" if event else "delete_item"
+            getattr(table_store, operation)(TableName="t")
+        """,
+    )
+    found = set(analyze(entry).operations())
+    assert found == {
+        ("s3", "DeleteObject"),
+        ("s3", "ListObjectsV2"),
+        ("dynamodb", "DescribeTable"),
+        ("dynamodb", "PutItem"),
+        ("dynamodb", "DeleteItem"),
+    }
+
+
+def test_analysis_refuses_a_call_it_cannot_attribute(tmp_path: Path) -> None:
+    entry = _entry(
+        tmp_path,
+        """
+        from dynamodb_dr.clients import make_client
+
+        def lambda_handler(event, context):
+            thing = make_client("sns") if event else make_client("sqs")
+            helper(make_client("backup"), make_client("dynamodb"))
+
+        def helper(a, b):
+            b.tag_resource(ResourceArn="x", Tags=[])
+        """,
+    )
+    with pytest.raises(AnalysisError, match="tag_resource"):
+        analyze(entry)
+
+
+def test_analysis_follows_imports_only_to_code_that_is_used(tmp_path: Path) -> None:
+    # manifest.py also has list_backup_dates (ListObjectsV2); only read_manifest is used here.
+    entry = _entry(
+        tmp_path,
+        """
+        from dynamodb_dr.clients import make_client
+        from dynamodb_dr.manifest import read_manifest
+
+        def lambda_handler(event, context):
+            return read_manifest(make_client("s3"), "bucket", "prefix", "2026-01-01")
+        """,
+    )
+    assert set(analyze(entry).operations()) == {("s3", "GetObject")}
