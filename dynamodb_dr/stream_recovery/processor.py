@@ -82,6 +82,8 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
     settings, clients = runtime.settings, runtime.clients
     store = IncidentStore(clients.dynamodb, settings.state_table, settings.incident_window_seconds)
     run_followups(store, clients)
+    if not event.get("Records"):  # event source mappings never send one; a scheduled follow-up call may
+        return {"batchItemFailures": []}
     tally: dict[str, int] = {}
 
     def record_handler(record: DynamoDBRecord) -> RecordOutcome:
@@ -181,7 +183,7 @@ def act(
     store: IncidentStore,
     record_count: int,
 ) -> RecordOutcome:
-    outcome = RecordOutcome("incident_joined", incident.incident_id)
+    outcome = RecordOutcome("incident_recorded", incident.incident_id)
     failure: RecoveryActionError | None = None
     if policy.action is Action.ITEM_REPAIR:
         result = repair_item(clients.dynamodb, store, change)

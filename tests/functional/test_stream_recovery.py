@@ -374,3 +374,55 @@ def test_incident_spanning_window_boundaries_stays_one_incident(env):
     links = [i for i in state_items(ddb, "INCIDENT#") if "continues" in i]
     assert len(links) == len(buckets) - 1
     assert len([t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")]) == 1
+
+
+def test_table_without_pitr_is_announced_with_the_fix_and_not_retried(env):
+    env({TABLE: {"action": "pitr_restore"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=False)
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+
+    [incident] = incident_roots(ddb)
+    assert incident["action_status"]["S"] == "failed"
+    assert "enable it (UpdateContinuousBackups)" in incident["error"]["S"]
+    assert incident["announced"]["BOOL"] is True
+    assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")] == []
+
+
+def test_pending_settings_of_a_restored_table_are_finished_by_a_later_invocation(env):
+    """A restored table that was not ACTIVE yet when its restore started (the emulator creates it ACTIVE
+    at once, so the pending state is written here through the state API) gets TTL, stream, PITR and tags
+    at the next invocation, whatever records that invocation carries."""
+    from dynamodb_dr.stream_recovery.state import IncidentStore
+
+    env({TABLE: {"action": "pitr_restore"}})
+    ddb = make_client("dynamodb")
+    make_table(ddb, TABLE, pitr=True)
+    target = f"{TABLE}-recovery-20260101T000000"
+    ddb.create_table(
+        TableName=target,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    store = IncidentStore(ddb, STATE_TABLE, 60)
+    incident, created = store.claim_or_join(TABLE, 1, lambda pk, iid: {
+        "reason": "burst", "detail": "", "first_record_time": 60.0, "created_at": "2026-01-01T00:00:00+00:00",
+        "action": "pitr_restore", "action_status": "started", "target_table": target, "settings_status": "pending"})
+    assert created
+    store.add_followup(incident)
+
+    assert invoke({"Records": []}) == {"batchItemFailures": []}
+
+    assert ddb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    restored = ddb.describe_table(TableName=target)["Table"]
+    assert restored["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"] == [
+        {"Key": "team", "Value": "payments"}]
+    [root] = incident_roots(ddb)
+    assert root["settings_status"]["S"] == "done"
+    assert state_items(ddb, "FOLLOWUP#")[0].get("pending") is None
