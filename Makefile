@@ -34,3 +34,27 @@ restore: setup
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache spark-warehouse metastore_db derby.log
+
+# --- deployable infrastructure (infra/, see docs/deploy.md) ---------------------------------------
+.PHONY: package checkov glue-docker
+
+# Lambda zips, the Glue script and its library into dist/ (reproducible: same sources, same bytes).
+package: setup
+	$(PY) scripts/package.py --out dist
+
+# checkov over infra/ from its own virtualenv (.venv-checkov, created on first use).
+checkov:
+	bash scripts/checkov.sh --quiet
+
+# Run the restore job inside the official AWS Glue 5 image (needs Docker; not run by CI here).
+# Uses your AWS credentials from ~/.aws and the environment. Example:
+#   make glue-docker DATE=latest BACKUP_BUCKET=my-backups ENVIRONMENT=prod ARGS="--dry_run true"
+GLUE_IMAGE ?= public.ecr.aws/glue/aws-glue-libs:5
+glue-docker: package
+	@command -v docker >/dev/null || { echo "make glue-docker needs Docker (https://docs.docker.com/get-docker/)"; exit 2; }
+	@test -n "$(BACKUP_BUCKET)" || { echo "make glue-docker needs BACKUP_BUCKET=<bucket> (and ENVIRONMENT=<name>)"; exit 2; }
+	docker run --rm -v "$(HOME)/.aws:/home/hadoop/.aws:ro" -v "$(CURDIR)/dist/glue:/home/hadoop/workspace:ro" \
+	  -e AWS_PROFILE -e AWS_REGION -e AWS_DEFAULT_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_SESSION_TOKEN \
+	  -e AWS_ENDPOINT_URL $(GLUE_IMAGE) spark-submit --py-files /home/hadoop/workspace/dynamodb_dr.zip /home/hadoop/workspace/restore_job.py \
+	  --JOB_NAME dynamodb-dr-restore-local --backup_date "$(DATE)" --BACKUP_BUCKET "$(BACKUP_BUCKET)" \
+	  --ENVIRONMENT "$(ENVIRONMENT)" --S3_EXPORTS_PREFIX "$(S3_EXPORTS_PREFIX)" $(ARGS)

@@ -2,7 +2,8 @@
 # Runs checkov over infra/ from its own virtualenv (.venv-checkov), so checkov's many pinned
 # dependencies never touch the project's .venv. Idempotent: the venv is (re)built only when the
 # pinned version below or this script changes (a stamp file records what was installed).
-#   scripts/checkov.sh                 scan infra/ (all modules and the example root), compact output
+#   scripts/checkov.sh                 scan infra/ (all modules and the example root)
+#   scripts/checkov.sh --quiet         only the failed checks
 #   scripts/checkov.sh -o json ...     extra arguments go to checkov
 # Exit code: checkov's (non-zero when any check failed).
 set -euo pipefail
@@ -38,5 +39,5 @@ if ! { [ -x "$VENV/bin/checkov" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$
 fi
 
 # --download-external-modules false: every module is local; no network is needed or wanted.
-exec "$VENV/bin/checkov" --directory infra --framework terraform --quiet --compact \
+exec "$VENV/bin/checkov" --directory infra --framework terraform --compact \
   --download-external-modules false --skip-download "$@"

@@ -228,7 +228,7 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_18:This is the access-log target itself; logging it would need yet another bucket and would only log the log delivery.
   #checkov:skip=CKV_AWS_144:Access logs are an audit trail of this region's bucket; replicating them is not part of restoring DynamoDB data.
   #checkov:skip=CKV_AWS_145:S3 server access log delivery supports only SSE-S3 (AES256) on the target bucket; SSE-KMS here would silently stop log delivery.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events for access-log objects.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes access-log objects as events: they are read by people or Athena during an investigation, so a notification would have no receiver.
   bucket        = "${local.bucket_name}-logs"
   force_destroy = var.force_destroy
   tags          = var.tags
