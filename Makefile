@@ -58,3 +58,10 @@ glue-docker: package
 	  -e AWS_ENDPOINT_URL $(GLUE_IMAGE) spark-submit --py-files /home/hadoop/workspace/dynamodb_dr.zip /home/hadoop/workspace/restore_job.py \
 	  --JOB_NAME dynamodb-dr-restore-local --backup_date "$(DATE)" --BACKUP_BUCKET "$(BACKUP_BUCKET)" \
 	  --ENVIRONMENT "$(ENVIRONMENT)" --S3_EXPORTS_PREFIX "$(S3_EXPORTS_PREFIX)" $(ARGS)
+
+# Benchmarks of the restore path (not part of `make test`); see docs/benchmarks.md. Generated exports
+# go to .bench/exports/, the report and plot to .bench/results/. Defaults fit < 10 minutes on 2 cores:
+#   make bench BENCH_ARGS="--items 10000000 --e2e-items 100000"
+.PHONY: bench
+bench: setup
+	$(PY) -m benchmarks.run_all $(BENCH_ARGS)

@@ -27,11 +27,12 @@ BATCH = 25
 
 
 class SimulatedTable:
-    """A table that accepts ``rate`` items/s with 1 s of burst, like DynamoDB's own bucket."""
+    """A table that accepts ``rate`` items/s with up to 1 s of burst. It starts with no saved-up
+    capacity, so what the writers achieve is compared with what it really took."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._tokens = rate
+        self._tokens = 0.0
         self._last = time.monotonic()
         self._lock = threading.Lock()
 
