@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -73,39 +73,68 @@ def _runtime(env_items: tuple[tuple[str, str | None], ...]) -> Runtime:
 @dataclass(frozen=True)
 class RecordOutcome:
     outcome: str
-    incident_id: str | None = None
+    incident: Incident | None = None
     detail: str = ""
+    record_count: int = 0  # records of the incident known when this record was handled
+    failure: Exception | None = None  # raised after the incident is noted, so the record is retried
+
+
+@dataclass
+class _BatchIncident:
+    incident: Incident
+    sequence_numbers: list[str] = field(default_factory=list)
+    record_count: int = 0
 
 
 def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, Any]:
-    """Handle one event source mapping batch; returns ``{"batchItemFailures": [...]}``."""
+    """Handle one event source mapping batch; returns ``{"batchItemFailures": [...]}``.
+
+    Incidents are announced after the batch, once each, with the number of their records in it. An
+    announcement that fails puts that incident's records of the batch in ``batchItemFailures``."""
     settings, clients = runtime.settings, runtime.clients
     store = IncidentStore(clients.dynamodb, settings.state_table, settings.incident_window_seconds)
     run_followups(store, clients)
     if not event.get("Records"):  # event source mappings never send one; a scheduled follow-up call may
         return {"batchItemFailures": []}
     tally: dict[str, int] = {}
+    incidents: dict[str, _BatchIncident] = {}
 
     def record_handler(record: DynamoDBRecord) -> RecordOutcome:
+        sequence_number = (record.raw_event.get("dynamodb") or {}).get("SequenceNumber")
         try:
             outcome = handle_record(record.raw_event, settings, clients, store)
+            if outcome.incident is not None:
+                noted = incidents.setdefault(outcome.incident.pk, _BatchIncident(outcome.incident))
+                noted.incident = outcome.incident
+                noted.sequence_numbers.append(str(sequence_number))
+                noted.record_count = max(noted.record_count + 1, outcome.record_count)
+            if outcome.failure is not None:
+                raise outcome.failure
         except Exception:
             logger.exception(
                 "stream record not handled; it is reported in batchItemFailures for retry",
-                extra={"sequence_number": (record.raw_event.get("dynamodb") or {}).get("SequenceNumber")},
+                extra={"sequence_number": sequence_number},
             )
             raise
         tally[outcome.outcome] = tally.get(outcome.outcome, 0) + 1
         return outcome
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event, record_handler, processor, context)
+    response = dict(process_partial_response(event, record_handler, processor, context))
+    failures = list(response.get("batchItemFailures", []))
+    for noted in incidents.values():
+        try:
+            announce_incident(noted.incident, settings, clients, store, noted.record_count)
+        except Exception:
+            logger.exception("incident not announced; its records are reported for retry",
+                             extra={"incident_id": noted.incident.incident_id})
+            reported = {f["itemIdentifier"] for f in failures}
+            failures += [{"itemIdentifier": s} for s in noted.sequence_numbers if s not in reported]
     logger.info(
         "stream batch processed",
-        extra={"records": len(event.get("Records") or []), "outcomes": tally,
-               "failed": len(response.get("batchItemFailures", []))},
+        extra={"records": len(event["Records"]), "outcomes": tally, "failed": len(failures)},
     )
-    return dict(response)
+    return {**response, "batchItemFailures": failures}
 
 
 def handle_record(
@@ -183,32 +212,31 @@ def act(
     store: IncidentStore,
     record_count: int,
 ) -> RecordOutcome:
-    outcome = RecordOutcome("incident_recorded", incident.incident_id)
+    outcome = RecordOutcome("incident_recorded", incident)
     failure: RecoveryActionError | None = None
     if policy.action is Action.ITEM_REPAIR:
         result = repair_item(clients.dynamodb, store, change)
-        store.count(incident, "items_repaired" if result.outcome == "repaired" else "repairs_skipped")
+        store.count(incident, {"repaired": "items_repaired", "skipped": "repairs_skipped"}.get(
+            result.outcome, "repairs_repeated"))
         if result.outcome == "skipped":
             logger.warning("item repair skipped", extra={"table": change.table_name, "reason": result.detail,
                                                          "sequence_number": change.sequence_number})
-        outcome = RecordOutcome(f"repair_{result.outcome}", incident.incident_id, result.detail)
+        outcome = RecordOutcome(f"repair_{result.outcome}", incident, result.detail)
     elif policy.action in (Action.PITR_RESTORE, Action.AWS_BACKUP_RESTORE) and _should_start(incident):
         claimed = store.claim_action(incident, ACTION_LEASE_SECONDS)
         if claimed is not None:  # this invocation starts the restore; concurrent ones go on
             incident = claimed
             try:
                 incident = start_restore(incident, policy, settings, clients, store)
-                outcome = RecordOutcome("restore_started", incident.incident_id, incident.target_table or "")
+                outcome = RecordOutcome("restore_started", incident, incident.target_table or "")
             except RecoveryActionError as exc:
                 failure = exc
                 incident = store.update_incident(incident, action_status="failed", error=str(exc))
             if incident.action_status == "started" and incident.settings_status == "pending":
                 incident = finish_restored_table(incident, store, clients)
-    if not incident.announced:
-        incident = announce_incident(incident, settings, clients, store, record_count)
-    if failure is not None:
-        raise failure  # announced and recorded; the record is retried, and a retry tries the restore again
-    return outcome
+    # A failed start is recorded in the incident (and announced after the batch); the record is
+    # retried, and the retry tries the restore again.
+    return replace(outcome, incident=incident, record_count=record_count, failure=failure)
 
 
 def _should_start(incident: Incident) -> bool:
@@ -281,11 +309,20 @@ def run_followups(store: IncidentStore, clients: Clients) -> None:
 
 def announce_incident(
     incident: Incident, settings: StreamRecoverySettings, clients: Clients, store: IncidentStore, record_count: int
-) -> Incident:
-    body = notify.announcement(incident, record_count)
-    if settings.sns_topic_arn and clients.sns is not None:
-        message_id = notify.announce(clients.sns, settings.sns_topic_arn, incident, record_count)
-        logger.warning("incident announced", extra={"announcement": body, "sns_message_id": message_id})
-    else:
-        logger.warning("incident (no SNS_TOPIC_ARN configured)", extra={"announcement": body})
-    return store.update_incident(incident, announced=True)
+) -> None:
+    """Announce the incident unless someone already did (conditional flag in the state table)."""
+    claimed = store.claim_announcement(incident)
+    if claimed is None:
+        return
+    body = notify.announcement(claimed, record_count)
+    try:
+        if settings.sns_topic_arn and clients.sns is not None:
+            message_id = notify.announce(clients.sns, settings.sns_topic_arn, claimed, record_count)
+            logger.warning("incident announced", extra={"incident_id": claimed.incident_id, "announcement": body,
+                                                        "sns_message_id": message_id})
+        else:
+            logger.warning("incident (no SNS_TOPIC_ARN configured)",
+                           extra={"incident_id": claimed.incident_id, "announcement": body})
+    except Exception:
+        store.update_incident(claimed, announced=False)
+        raise

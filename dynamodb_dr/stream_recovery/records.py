@@ -141,6 +141,11 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def same_image(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two images (botocore shape) hold the same item; set order does not matter."""
+    return json.dumps(_canonical(a), sort_keys=True) == json.dumps(_canonical(b), sort_keys=True)
+
+
 def change_fingerprint(keys: dict[str, Any], old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> str:
     """A digest of (keys, image before, image after): the same change always gives the same digest."""
     text = json.dumps([_canonical(keys), _canonical(old_image), _canonical(new_image)], sort_keys=True)

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError, StreamRecordError
-from dynamodb_dr.stream_recovery.records import StreamChange, change_fingerprint
+from dynamodb_dr.stream_recovery.records import StreamChange, change_fingerprint, same_image
 from dynamodb_dr.stream_recovery.state import IncidentStore
 
 MAX_EXPRESSION_LENGTH = 4096  # DynamoDB's limit for one expression string
@@ -25,7 +25,7 @@ MAX_EXPRESSION_LENGTH = 4096  # DynamoDB's limit for one expression string
 
 @dataclass(frozen=True)
 class RepairResult:
-    outcome: str  # repaired | skipped
+    outcome: str  # repaired | already_repaired | skipped
     detail: str
 
 
@@ -71,6 +71,19 @@ def _plan(change: StreamChange) -> tuple[str, dict[str, Any], tuple[Any, Any]]:
     return "delete_item", {"Key": change.keys, **arguments}, (change.new_image, None)
 
 
+def _already_repaired(dynamodb: Any, change: StreamChange, after: dict[str, Any] | None) -> bool:
+    """After a lost condition: is the item exactly what this repair writes (a redelivered record whose
+    repair was already done), rather than something written later?"""
+    try:
+        current = dynamodb.get_item(TableName=change.table_name, Key=change.keys, ConsistentRead=True).get("Item")
+    except ClientError as exc:
+        raise RecoveryActionError(
+            f"could not read an item of {change.table_name} after its repair lost the condition "
+            f"({exc.response['Error']['Code']}); the record will be retried"
+        ) from exc
+    return same_image(current, after)
+
+
 def repair_fingerprint(change: StreamChange) -> str:
     """The fingerprint of the stream record the repair of ``change`` will itself cause."""
     _, _, (before, after) = _plan(change)
@@ -91,6 +104,8 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":
+            if _already_repaired(dynamodb, change, after):
+                return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
             return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
         raise RecoveryActionError(
             f"could not repair an item of {change.table_name} ({operation}: {code}); the record will be retried"

@@ -230,6 +230,24 @@ class IncidentStore:
             raise self._error(exc, f"claim the action of {incident.pk}") from exc
         return _incident_from_item(response["Attributes"])
 
+    def claim_announcement(self, incident: Incident) -> Incident | None:
+        """Mark the incident announced; the one caller that flips the flag gets the incident back
+        (and must announce it, or call ``update_incident(announced=False)`` when it could not)."""
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"pk": _s(incident.pk)},
+                UpdateExpression="SET announced = :t",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(announced) OR announced = :f)",
+                ExpressionAttributeValues={":t": {"BOOL": True}, ":f": {"BOOL": False}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise self._error(exc, f"claim the announcement of {incident.pk}") from exc
+        return _incident_from_item(response["Attributes"])
+
     def count(self, incident: Incident, counter: str) -> None:
         """Add one to a counter of the incident (``records_seen``, ``items_repaired``, ``repairs_skipped``).
         Counters are informative: a redelivered record is counted again."""

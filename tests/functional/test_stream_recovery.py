@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -126,12 +127,24 @@ def test_ttl_deletes_are_ignored(env):
     assert incident_roots(ddb) == []
 
 
-def test_user_delete_is_repaired_exactly_and_announced(env):
-    ddb, sns, sqs = make_client("dynamodb"), make_client("sns"), make_client("sqs")
+def topic_with_inbox() -> tuple[str, Callable[[], list[dict[str, Any]]]]:
+    """A real SNS topic with an SQS queue subscribed; returns the topic ARN and a reader of the queue."""
+    sns, sqs = make_client("sns"), make_client("sqs")
     topic = sns.create_topic(Name="dr-incidents")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="dr-incidents-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+
+    def received() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+    return topic, received
+
+
+def test_user_delete_is_repaired_exactly_and_announced(env):
+    ddb = make_client("dynamodb")
+    topic, received = topic_with_inbox()
     env({TABLE: {"action": "item_repair"}}, **{cfg.SNS_TOPIC_ARN: topic})
     reader = make_table(ddb, TABLE)
     key = {"pk": EVERY_TYPE_ITEM["pk"], "sk": EVERY_TYPE_ITEM["sk"]}
@@ -149,9 +162,7 @@ def test_user_delete_is_repaired_exactly_and_announced(env):
     assert incident["items_repaired"]["N"] == "1"
     assert incident["announced"]["BOOL"] is True
 
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
-    assert len(messages) == 1
-    announcement = json.loads(messages[0]["Body"])
+    [announcement] = received()
     assert announcement["table"] == TABLE
     assert announcement["action"] == "item_repair"
     assert announcement["record_count"] == 1
@@ -210,7 +221,8 @@ def test_repair_never_overwrites_an_item_written_again(env):
 
 
 def test_mass_delete_starts_exactly_one_pitr_restore(env):
-    env({TABLE: {"action": "pitr_restore"}})
+    topic, received = topic_with_inbox()
+    env({TABLE: {"action": "pitr_restore"}}, **{cfg.SNS_TOPIC_ARN: topic})
     ddb = make_client("dynamodb")
     reader = make_table(ddb, TABLE, pitr=True)
     for i in range(30):
@@ -260,6 +272,10 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     assert incident["action_status"]["S"] == "started"
     assert incident["settings_status"]["S"] == "done"
     assert incident["target_table"]["S"] == request["TargetTableName"]
+    [announcement] = received()  # announced once, after the first delivery
+    assert announcement["record_count"] == 30
+    assert (announcement["action"], announcement["action_status"]) == ("pitr_restore", "started")
+    assert announcement["target_table"] == request["TargetTableName"]
 
 
 def test_burst_of_modifies_over_the_threshold_is_one_incident(env):
@@ -309,6 +325,15 @@ def test_poisoned_record_is_reported_while_the_others_are_repaired(env):
     assert response == {"batchItemFailures": [{"itemIdentifier": "999999999999999999999999"}]}
     for key in keys:
         assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["b"] == {"B": b"\x01"}
+
+    # Lambda retries from the failed record on, so repaired records come again: that is no new
+    # incident and no false "written again" report.
+    del event["Records"][1]
+    assert invoke(event) == {"batchItemFailures": []}
+    [incident] = incident_roots(ddb)
+    assert incident["items_repaired"]["N"] == "2"
+    assert incident["repairs_repeated"]["N"] == "2"
+    assert "repairs_skipped" not in incident
 
 
 def test_bad_configuration_fails_at_start_naming_the_variable(env):
