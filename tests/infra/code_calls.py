@@ -403,7 +403,6 @@ def _constant(module: Module, reach: Reach, node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         if node.id in module.constants:
             return module.constants[node.id]
-        kind, target, _ = reach.resolve(module, node.id)
         if node.id in module.imports:
             source, attr = module.imports[node.id]
             loaded = reach.project.load(source)

@@ -127,7 +127,7 @@ resource "aws_lambda_function" "stream_recovery" {
   layers                         = [var.powertools_layer_arn]
   memory_size                    = 256
   timeout                        = 120
-  reserved_concurrent_executions = max(10, length(var.protected_tables) * 2)
+  reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
   tags                           = var.tags
 

@@ -101,6 +101,17 @@ variable "maximum_record_age_seconds" {
   default     = 21600
 }
 
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for the function: at least one per stream shard of the protected tables (parallelization factor 1)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be at least 1."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the Lambda's CloudWatch log group, in days (a value CloudWatch Logs accepts)."
   type        = number
