@@ -25,7 +25,8 @@ from typing import Any
 
 from benchmarks.measure import Result, since, snapshot, table
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
+MAX_OUT = 1 << 20
 BATCH = 25
 
 
@@ -58,21 +59,27 @@ def gzip_wc_floor(files: list[Path]) -> Result:
     return since(start, "gzip -dc | wc -l", lines, children=True)
 
 
-def iter_lines(path: Path) -> Iterator[bytes]:
-    """Lines of one gzip file, decompressed incrementally in 1 MiB chunks (multi-member safe)."""
+def iter_lines(path: Path | str) -> Iterator[bytes]:
+    """Lines of one gzip file, decompressed incrementally (multi-member safe). At most ``CHUNK``
+    compressed and ``MAX_OUT`` decompressed bytes are held at once, whatever the file's size."""
     tail = b""
     with open(path, "rb") as raw:
         decompressor = zlib.decompressobj(wbits=31)
-        while chunk := raw.read(CHUNK):
-            while chunk:
-                data = decompressor.decompress(chunk)
-                chunk = decompressor.unused_data
-                if chunk:  # the next gzip member starts here
-                    decompressor = zlib.decompressobj(wbits=31)
-                if data:
-                    parts = (tail + data).split(b"\n")
-                    tail = parts.pop()
-                    yield from parts
+        pending = b""
+        while True:
+            if not pending:
+                pending = raw.read(CHUNK)
+                if not pending:
+                    break
+            data = decompressor.decompress(pending, MAX_OUT)
+            pending = decompressor.unconsumed_tail
+            if decompressor.eof:
+                pending = decompressor.unused_data + pending
+                decompressor = zlib.decompressobj(wbits=31)  # the next gzip member, if any
+            if data:
+                parts = (tail + data).split(b"\n")
+                tail = parts.pop()
+                yield from parts
         tail += decompressor.flush()
     if tail:
         yield tail

@@ -8,13 +8,15 @@
 3. End to end into the same local endpoint (its own process), same data, in the same run: the seed's
    approach and dynamodump. (Phase 2 adds the restore job.) Client and server CPU are counted apart.
 4. The write-rate budget on a real clock (counting sink; phase 2 runs it through the job).
-5. Memory (peak RSS of a task reading a 10 MB and a 1 GB file) needs the job's reader: phase 2.
+5. Memory: peak RSS of a reader going through one 10 MB and one 1 GB data file (uncompressed), each
+   in a fresh process; the reference streaming reader now, the job's reader in phase 2.
 
 Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/results/items-per-core.svg``.
 
     python -m benchmarks.run_all                      # defaults, < 10 minutes on 2 cores
     python -m benchmarks.run_all --items 10000000     # the issue's large run
     python -m benchmarks.run_all --only read,rate --items 50000
+    python -m benchmarks.run_all --only memory --memory-large 100MB
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import baseline_dynamodump, baseline_seed, bench_rate_limit, bench_read_floor
+from benchmarks import baseline_dynamodump, baseline_seed, bench_memory, bench_rate_limit, bench_read_floor
 from benchmarks.endpoint import local_endpoint
-from benchmarks.generate_export import GeneratedExport, generate_export
+from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
 from benchmarks.measure import Result, table
 
-SECTIONS = ("read", "e2e", "rate")
+SECTIONS = ("read", "e2e", "rate", "memory")
 
 
 def machine() -> str:
@@ -69,6 +71,18 @@ def export_for(items: int, items_per_file: int, root: Path) -> Path:
         f"{export.uncompressed_bytes / 1e6:,.0f} MB in {time.monotonic() - started:.0f}s",
         flush=True,
     )
+    return out
+
+
+def single_file_export(size: int, root: Path) -> Path:
+    """An export with ONE data file of ``size`` uncompressed bytes, generated unless already there."""
+    out = root / f"one-{size}b"
+    summaries = list(out.rglob("manifest-summary.json")) if out.exists() else []
+    if summaries and size <= json.loads(summaries[0].read_text())["billedSizeBytes"] < size + 10_000:
+        print(f"reusing {out}", flush=True)
+        return out
+    print(f"generating one data file of {size / 1e6:,.0f} MB into {out} ...", flush=True)
+    generate_export(out, file_bytes=size, progress=False)
     return out
 
 
@@ -122,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-workers", type=int, default=8, help="threads of the seed's approach")
     parser.add_argument("--rate-budget", type=float, default=2000)
     parser.add_argument("--rate-seconds", type=float, default=30)
+    parser.add_argument("--memory-small", type=parse_size, default=parse_size("10MB"))
+    parser.add_argument("--memory-large", type=parse_size, default=parse_size("1GB"))
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--exports", type=Path, default=Path(".bench/exports"))
     parser.add_argument("--results", type=Path, default=Path(".bench/results"))
@@ -175,9 +191,17 @@ def main(argv: list[str] | None = None) -> int:
                    "Goal: achieved >= 90% of the budget, no 5-second window above 105%.", "", section, ""]
         print(section, flush=True)
 
+    if "memory" in only:
+        small = single_file_export(args.memory_small, args.exports)
+        large = single_file_export(args.memory_large, args.exports)
+        print("memory: peak RSS per data file ...", flush=True)
+        section = bench_memory.report(bench_memory.run(small, large))
+        report += ["## Memory: peak RSS reading one data file", "", section, ""]
+        print(section, flush=True)
+
     report += ["## Not measured yet (phase 2)", "",
-               "The restore job's own read → validate → batch path and its end-to-end restore, the memory "
-               "benchmark (peak RSS reading a 10 MB vs a 1 GB file) and the budget held through the job.", ""]
+               "The restore job's own read → validate → batch path and its end-to-end restore, its reader in "
+               "the memory benchmark, and the budget held through the job against the endpoint.", ""]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.md").write_text("\n".join(report))
     if plotted:
