@@ -71,19 +71,6 @@ def _plan(change: StreamChange) -> tuple[str, dict[str, Any], tuple[Any, Any]]:
     return "delete_item", {"Key": change.keys, **arguments}, (change.new_image, None)
 
 
-def _already_repaired(dynamodb: Any, change: StreamChange, after: dict[str, Any] | None) -> bool:
-    """After a lost condition: is the item exactly what this repair writes (a redelivered record whose
-    repair was already done), rather than something written later?"""
-    try:
-        current = dynamodb.get_item(TableName=change.table_name, Key=change.keys, ConsistentRead=True).get("Item")
-    except ClientError as exc:
-        raise RecoveryActionError(
-            f"could not read an item of {change.table_name} after its repair lost the condition "
-            f"({exc.response['Error']['Code']}); the record will be retried"
-        ) from exc
-    return same_image(current, after)
-
-
 def repair_fingerprint(change: StreamChange) -> str:
     """The fingerprint of the stream record the repair of ``change`` will itself cause."""
     _, _, (before, after) = _plan(change)
@@ -100,11 +87,15 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
         )
     store.mark_repair(change.table_name, change_fingerprint(change.keys, before, after))
     try:
-        getattr(dynamodb, operation)(TableName=change.table_name, **arguments)
+        getattr(dynamodb, operation)(
+            TableName=change.table_name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **arguments
+        )
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":
-            if _already_repaired(dynamodb, change, after):
+            # ReturnValuesOnConditionCheckFailure=ALL_OLD gives the item as it is now (no read, and no
+            # GetItem permission on the protected table): a redelivered record finds its own repair.
+            if same_image(exc.response.get("Item"), after):
                 return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
             return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
         raise RecoveryActionError(
