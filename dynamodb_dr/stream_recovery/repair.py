@@ -1,12 +1,13 @@
 """Item repair: undo one bad change, only if the item is still exactly as that change left it.
 
 - REMOVE -> PutItem(OldImage) if the item does not exist again.
-- MODIFY -> PutItem(OldImage) if every attribute still has its NewImage value.
-- INSERT -> DeleteItem if every attribute still has its NewImage value.
+- MODIFY -> PutItem(OldImage) if the item is still exactly the NewImage.
+- INSERT -> DeleteItem if the item is still exactly the NewImage.
 
-A later legitimate write makes the condition fail: the repair is then reported (``skipped``), never
-forced. DynamoDB conditions cannot say "and no other attribute": an attribute added after the bad
-change, with every other attribute untouched, is not seen by the condition.
+A later legitimate write makes the repair stand down: it is reported (``skipped``), never forced.
+DynamoDB conditions cannot say "and no other attribute", so MODIFY/INSERT repairs first compare the
+whole item (strongly consistent GetItem), then write with a condition on every attribute's value; only
+an attribute added in the milliseconds between that read and the write would go unseen.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def _plan(change: StreamChange) -> tuple[str, dict[str, Any], tuple[Any, Any]]:
     return "delete_item", {"Key": change.keys, **arguments}, (change.new_image, None)
 
 
+def _current_item(dynamodb: Any, change: StreamChange) -> dict[str, Any] | None:
+    try:
+        return dynamodb.get_item(TableName=change.table_name, Key=change.keys, ConsistentRead=True).get("Item")
+    except ClientError as exc:
+        raise RecoveryActionError(
+            f"could not read an item of {change.table_name} before repairing it "
+            f"({exc.response['Error']['Code']}); the record will be retried"
+        ) from exc
+
+
 def repair_fingerprint(change: StreamChange) -> str:
     """The fingerprint of the stream record the repair of ``change`` will itself cause."""
     _, _, (before, after) = _plan(change)
@@ -85,6 +96,14 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
             f"the item has too many attributes for an exact condition ({len(arguments['ConditionExpression'])} "
             "characters); restore it from a PITR restore table instead",
         )
+    if before is not None:
+        # DynamoDB conditions cannot say "and no other attribute", so first compare the whole item
+        # (consistent read); the conditional write then guards the milliseconds until it lands.
+        current = _current_item(dynamodb, change)
+        if same_image(current, after):
+            return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
+        if not same_image(current, before):
+            return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
     store.mark_repair(change.table_name, change_fingerprint(change.keys, before, after))
     try:
         getattr(dynamodb, operation)(
@@ -93,8 +112,8 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":
-            # ReturnValuesOnConditionCheckFailure=ALL_OLD gives the item as it is now (no read, and no
-            # GetItem permission on the protected table): a redelivered record finds its own repair.
+            # ReturnValuesOnConditionCheckFailure=ALL_OLD gives the item as it is now, without another
+            # read: a redelivered record finds its own repair.
             if same_image(exc.response.get("Item"), after):
                 return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
             return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
