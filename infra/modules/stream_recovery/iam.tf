@@ -38,9 +38,10 @@ data "aws_iam_policy_document" "stream_recovery" {
   }
 
   statement {
-    # item_repair: PutItem the old image back, or DeleteItem what was inserted (conditional writes).
+    # item_repair: PutItem the old image back, or DeleteItem what was inserted (conditional writes);
+    # GetItem compares the whole item first (a condition cannot see attributes added later).
     sid       = "RepairItems"
-    actions   = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     resources = local.protected_table_arns
   }
 
