@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -451,3 +452,15 @@ def test_pending_settings_of_a_restored_table_are_finished_by_a_later_invocation
     [root] = incident_roots(ddb)
     assert root["settings_status"]["S"] == "done"
     assert state_items(ddb, "FOLLOWUP#")[0].get("pending") is None
+
+
+def test_handler_clients_come_from_the_shared_factory_and_follow_the_environment(env, monkeypatch):
+    """Throttled or failed calls are retried with backoff by the shared client config; the clients are
+    built at the first invocation, after the environment (and AWS_ENDPOINT_URL) is known."""
+    env({TABLE: {"action": "alert_only"}})
+    first = runtime_from_env()
+    assert first.clients.dynamodb.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 11}
+    assert first.clients.dynamodb.meta.endpoint_url == os.environ["AWS_ENDPOINT_URL"]
+    assert runtime_from_env() is first  # reused across invocations
+    monkeypatch.setenv(cfg.INCIDENT_WINDOW_SECONDS, "30")
+    assert runtime_from_env().settings.incident_window_seconds == 30  # a new environment, new runtime
