@@ -113,41 +113,73 @@ def _delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], dea
     return len(keys)
 
 
-def _clear_segment(
-    dynamodb: Any, table_name: str, key_names: tuple[str, ...], segment: int, total: int, deadline: float
-) -> int:
-    names = {f"#k{i}": name for i, name in enumerate(key_names)}
+def _scan_keys(
+    dynamodb: Any, table_name: str, key_names: tuple[str, ...], segment: int, total: int, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to about ``limit`` keys of one Scan segment; True when the segment was read to its end.
+
+    The key attributes are asked for with ``AttributesToGet`` (legacy but supported; keys are
+    top-level attributes) rather than ``ProjectionExpression``: moto's projection code converts
+    every attribute through boto3's Decimal context and fails on legal numbers such as 1E-130. The
+    keys are taken from each returned item either way, so an endpoint returning more is harmless.
+    """
     kwargs: dict[str, Any] = {
         "TableName": table_name,
         "Segment": segment,
         "TotalSegments": total,
-        "ProjectionExpression": ", ".join(names),
-        "ExpressionAttributeNames": names,
+        "AttributesToGet": list(key_names),
         "ConsistentRead": True,
+        "Limit": max(1, min(limit, 10_000)),
     }
-    deleted = 0
+    keys: list[dict[str, Any]] = []
     while True:
         page = dynamodb.scan(**kwargs)
-        keys = page.get("Items", [])
-        for start in range(0, len(keys), DELETE_BATCH):
-            deleted += _delete_keys(dynamodb, table_name, keys[start : start + DELETE_BATCH], deadline)
+        keys.extend({name: item[name] for name in key_names} for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
-            return deleted
+            return keys, True
+        if len(keys) >= limit:
+            return keys, False
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def clear_table(
-    dynamodb: Any, table_name: str, key_names: tuple[str, ...], *, segments: int = SCAN_SEGMENTS, deadline_seconds: float = 3600
+    dynamodb: Any,
+    table_name: str,
+    key_names: tuple[str, ...],
+    *,
+    segments: int = SCAN_SEGMENTS,
+    keys_per_round: int = 200_000,
+    deadline_seconds: float = 3600,
 ) -> int:
-    """Delete every item (parallel Scan of the key attributes, batched deletes). Returns the count."""
+    """Delete every item; returns the count.
+
+    In rounds: a parallel Scan (Segment/TotalSegments, key attributes only) collects up to
+    ``keys_per_round`` keys, then batched DeleteRequests remove them in parallel. Scans and deletes
+    never overlap (a delete under a running scan is legal on DynamoDB, but some emulators fail it),
+    and memory stays bounded by ``keys_per_round`` whatever the table size. A round starts a fresh
+    scan, so items deleted by the previous round are simply not seen again.
+    """
     deadline = time.monotonic() + deadline_seconds
+    deleted = 0
     try:
         with ThreadPoolExecutor(max_workers=segments) as pool:
-            futures = [
-                pool.submit(_clear_segment, dynamodb, table_name, key_names, s, segments, deadline)
-                for s in range(segments)
-            ]
-            deleted = sum(f.result() for f in futures)
+            while True:
+                scans = list(
+                    pool.map(
+                        lambda s: _scan_keys(dynamodb, table_name, key_names, s, segments, keys_per_round // segments),
+                        range(segments),
+                    )
+                )
+                keys = [k for segment_keys, _ in scans for k in segment_keys]
+                chunks = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
+                deleted += sum(pool.map(lambda c: _delete_keys(dynamodb, table_name, c, deadline), chunks))
+                if all(finished for _, finished in scans):
+                    break
+                if time.monotonic() >= deadline:
+                    raise WriteError(
+                        f"clearing target table {table_name} did not finish within {deadline_seconds:.0f}s "
+                        f"({deleted} items deleted); it is partly cleared. Run the restore again."
+                    )
     except ClientError as exc:
         raise WriteError(
             f"clearing target table {table_name} failed ({_message(exc)}); it may be partly cleared (its backup "

@@ -18,7 +18,7 @@ import restore_job
 from botocore.awsrequest import AWSResponse
 
 from dynamodb_dr.clients import make_client
-from dynamodb_dr.restore import parse_args, run_restore
+from dynamodb_dr.restore import parse_args, run_restore, targets
 from local_aws import export_layout
 from tests.support.backups import PREFIX, create_table, data_files, make_backup, put_items
 from tests.support.items import (
@@ -173,10 +173,10 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
 def test_clear_existing_backs_up_first_then_replaces_the_contents(clients, capsys, spark):
     ddb, s3 = clients
     create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
-    put_items(ddb, "users", [simple_item(f"k{i}", i) for i in range(30)])
+    put_items(ddb, "users", [simple_item(f"k{i}", i) for i in range(20)] + [every_type_item(f"e{i}") for i in range(10)])
     users = scan_all(ddb, "users")
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
-    put_items(ddb, "users", [simple_item(f"extra{i}", i) for i in range(40)])  # written after the backup
+    put_items(ddb, "users", [every_type_item(f"extra{i}") for i in range(40)])  # written after the backup
     ddb.put_item(TableName="users", Item={"pk": {"S": "k0"}, "n": {"N": "-1"}})
 
     code, report = run_job(capsys, spark, "--backup_date", DATE, "--clear_existing_data", "true")
@@ -346,3 +346,15 @@ def test_command_line_restores_and_exits_zero(clients):
     assert_same_items(ddb, "users", users)
     assert any(json.loads(line).get("message") == "restore progress"
                for line in done.stderr.decode().splitlines() if line.startswith("{"))
+
+
+def test_clear_table_works_in_bounded_rounds(clients):
+    ddb, _ = clients
+    create_table(ddb, "orders", RANGE_TABLE_KEYS, RANGE_TABLE_ATTRS)
+    put_items(ddb, "orders", [{"pk": {"S": f"p{i % 5}"}, "sk": {"B": bytes([0xFF, i])}} for i in range(70)])
+    client = make_client("dynamodb")
+    scans = []
+    client.meta.events.register("before-call.dynamodb.Scan", lambda params, **_: scans.append(params))
+    assert targets.clear_table(client, "orders", ("pk", "sk"), segments=3, keys_per_round=9) == 70
+    assert len(scans) > 70 // 9  # several rounds of at most 9 keys, each a fresh parallel scan
+    assert scan_all(ddb, "orders") == {}
