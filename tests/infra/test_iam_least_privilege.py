@@ -96,6 +96,47 @@ def test_role_statements_name_exact_actions_on_narrow_resources(component: Compo
                 )
 
 
+# Each action on the kind of resource it applies to (a wrong kind is a silent AccessDenied at run
+# time): action pattern -> a regex every resource expression of its statement must match.
+RESOURCE_KINDS = [
+    (r"^s3:(GetObject|PutObject|PutObjectAcl|AbortMultipartUpload|DeleteObject)$", r"bucket_arn/"),  # objects: <bucket ARN>/<keys>
+    (r"^s3:ListBucket$", r"^var\.backup_bucket_arn$"),  # the bucket itself
+    (r"^dynamodb:DescribeExport$", r"/export/\*"),
+    (r"^dynamodb:(DescribeStream|GetRecords|GetShardIterator)$", r"/stream/\*"),
+    (r"^dynamodb:(?!DescribeExport|DescribeStream|GetRecords|GetShardIterator|ListStreams)", r":table/[^/]*$|aws_dynamodb_table\.\w+\.arn"),
+    (r"^kms:", r"kms_key_arn"),
+    (r"^logs:", r"log-group|aws_cloudwatch_log_group\."),
+    (r"^sqs:", r"aws_sqs_queue\."),
+    (r"^sns:", r"aws_sns_topic\."),
+    (r"^iam:PassRole$", r"role_arn"),
+    (r"^backup:StartRestoreJob$", r":recovery-point:"),
+]
+
+
+def _resource_texts(tf: TfModule, resources: object) -> list[str]:
+    """Each resource expression with the module's locals substituted in place, without ${} and quotes."""
+    out = []
+    for item in resources if isinstance(resources, list) else [resources]:
+        text = str(item)
+        for _ in range(5):
+            text = re.sub(r"local\.([a-z0-9_]+)", lambda m: str(tf.locals()[m[1]]), text)
+        out.append(re.sub(r'\$\{|\}|"', "", text))  # "${var.a}/${t}" -> var.a/t
+    return out
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_each_action_is_granted_on_its_kind_of_resource(component: Component) -> None:
+    tf = component.tf
+    for document in role_documents(tf, component.role):
+        for statement in policy_statements(tf, document):
+            texts = [t for t in _resource_texts(tf, statement.resources) if t != "*"]
+            for action in statement.actions:
+                for action_pattern, resource_pattern in RESOURCE_KINDS:
+                    if re.search(action_pattern, action):
+                        wrong = [t for t in texts if not re.search(resource_pattern, t)]
+                        assert not wrong, f"{document}/{statement.sid}: {action} on {wrong}, which is not its kind of resource"
+
+
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_role_has_no_managed_or_other_policies(component: Component) -> None:
     tf = component.tf
