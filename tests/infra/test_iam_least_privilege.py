@@ -288,3 +288,39 @@ def test_analysis_follows_imports_only_to_code_that_is_used(tmp_path: Path) -> N
         """,
     )
     assert set(analyze(entry).operations()) == {("s3", "GetObject")}
+
+
+def test_example_values_are_accepted_by_the_code() -> None:
+    """What example.tfvars sets reaches the Lambdas in a form their settings parsers accept."""
+    import json
+
+    import hcl2
+
+    from dynamodb_dr.config import parse_table_list
+    from dynamodb_dr.stream_recovery.config import parse_protected_tables
+
+    export = TfModule(EXAMPLE.parents[1] / "modules" / "export_backup")
+    assert export.locals()["environment_variables"]["DYNAMODB_TABLES"] == "${jsonencode(var.table_names)}"
+    assert export.variables()["table_names"]["type"] == "${list(string)}"
+    stream = TfModule(EXAMPLE.parents[1] / "modules" / "stream_recovery")
+    shape = stream.locals()["protected_tables_json"]
+    for key in ("action", "protected_attributes", "burst_threshold", "user_deletes_are_incidents"):
+        assert f"{key} = " in re.sub(r"\s+=", " =", shape), f"PROTECTED_TABLES no longer carries {key}"
+
+    with (EXAMPLE / "example.tfvars").open() as handle:
+        tfvars = unquote(hcl2.load(handle))
+    assert parse_table_list(json.dumps(tfvars["table_names"]), source="DYNAMODB_TABLES") == tuple(tfvars["table_names"])
+    # The JSON the stream_recovery module's local builds from these values (optional fields defaulted
+    # as the variable's type does, burst_threshold from the module's default).
+    default_threshold = stream.variables()["burst_threshold"]["default"]
+    protected = {
+        table: {
+            "action": policy["action"],
+            "protected_attributes": policy.get("protected_attributes", []),
+            "burst_threshold": policy.get("burst_threshold") or default_threshold,
+            "user_deletes_are_incidents": policy.get("user_deletes_are_incidents", True),
+        }
+        for table, policy in tfvars["protected_tables"].items()
+    }
+    parsed = parse_protected_tables(json.dumps(protected), default_threshold)
+    assert set(parsed) == set(tfvars["protected_tables"])
