@@ -324,3 +324,19 @@ def test_example_values_are_accepted_by_the_code() -> None:
     }
     parsed = parse_protected_tables(json.dumps(protected), default_threshold)
     assert set(parsed) == set(tfvars["protected_tables"])
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_clients_come_only_from_the_factory(component: Component) -> None:
+    """The proof sees clients through make_client("<service>"); a client built elsewhere (boto3.client,
+    a boto3 resource, session.client) would be invisible to it."""
+    import ast
+
+    offenders = []
+    for path in [component.entry_path, *_module_paths(analysis_of(component).modules)]:
+        if path.as_posix().endswith("dynamodb_dr/clients.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("client", "resource"):
+                offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}(...)")
+    assert not offenders, "build clients with dynamodb_dr.clients.make_client only: " + ", ".join(offenders)
