@@ -6,7 +6,8 @@ even though the records are delivered in several batches and one batch twice.
 
 ``run_stream_recovery_scene(say)`` expects the local endpoint to be up and ``AWS_ENDPOINT_URL`` set
 (``scripts/demo.py`` calls it). Run alone, ``python scripts/demo_stream_scene.py`` starts its own
-local endpoint.
+local endpoint; ``python scripts/demo_stream_scene.py --measure 200`` times one batch of 200 user
+deletes through the handler instead.
 """
 
 from __future__ import annotations
@@ -166,12 +167,44 @@ def _scene(say: Callable[[str], None]) -> bool:
     return all(proven)
 
 
+def measure_batch(records: int) -> None:
+    """Time one batch of ``records`` user deletes through the handler on the local endpoint, for each
+    action that touches every record (item_repair) or one per incident (pitr_restore)."""
+    ddb = make_client("dynamodb")
+    handler = _load_handler()
+    logger.setLevel("ERROR")
+    create_state_table(ddb, STATE_TABLE)
+    for action in ("item_repair", "pitr_restore"):
+        table = f"measure-{action.replace('_', '-')}"
+        reader = _table(ddb, table, pitr=True)
+        os.environ.update({cfg.PROTECTED_TABLES: json.dumps({table: {"action": action}}),
+                           cfg.INCIDENT_STATE_TABLE: STATE_TABLE})
+        items = [{"pk": {"S": f"item#{i}"}, "sk": {"N": "1"}, "payload": {"S": "x" * 200}} for i in range(records)]
+        for i in range(0, records, 25):
+            ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": it}} for it in items[i:i + 25]]})
+        reader.read_new()
+        for i in range(0, records, 25):
+            ddb.batch_write_item(RequestItems={table: [
+                {"DeleteRequest": {"Key": {"pk": it["pk"], "sk": it["sk"]}}} for it in items[i:i + 25]]})
+        event = reader.read_new_event()
+        started = time.perf_counter()
+        response = handler(event, LocalLambdaContext(function_name="stream-recovery"))
+        elapsed = time.perf_counter() - started
+        back = ddb.scan(TableName=table, Select="COUNT")["Count"]
+        print(f"{action:13s} {len(event['Records'])} REMOVE records in one batch: {elapsed:.2f}s "
+              f"({1000 * elapsed / len(event['Records']):.1f} ms/record), failures "
+              f"{len(response['batchItemFailures'])}, items in table afterwards {back}")
+
+
 if __name__ == "__main__":
     from local_aws import start_local_aws
 
     local = start_local_aws()
     start = time.monotonic()
     try:
+        if sys.argv[1:2] == ["--measure"]:
+            measure_batch(int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+            sys.exit(0)
         ok = run_stream_recovery_scene(lambda m: print(f"[{time.monotonic() - start:6.1f}s] {m}", flush=True))
     finally:
         local.stop()

@@ -188,7 +188,6 @@ def handle_record(
             extra={"table": change.table_name, "reason": str(detection.reason), "detail": detection.detail,
                    "event_name": change.event_name, "sequence_number": change.sequence_number},
         )
-        store.count(incident, "records_seen")
         return act(incident, change, policy, settings, clients, store, record_count)
     finally:
         logger.remove_keys(["incident_id"])
@@ -216,15 +215,24 @@ def act(
     failure: RecoveryActionError | None = None
     if policy.action is Action.ITEM_REPAIR:
         result = repair_item(clients.dynamodb, store, change)
-        store.count(incident, {"repaired": "items_repaired", "skipped": "repairs_skipped"}.get(
-            result.outcome, "repairs_repeated"))
+        counter = {"repaired": "items_repaired", "skipped": "repairs_skipped"}.get(result.outcome, "repairs_repeated")
+        store.count(incident, "records_seen", counter)
         if result.outcome == "skipped":
             logger.warning("item repair skipped", extra={"table": change.table_name, "reason": result.detail,
                                                          "sequence_number": change.sequence_number})
         outcome = RecordOutcome(f"repair_{result.outcome}", incident, result.detail)
-    elif policy.action in (Action.PITR_RESTORE, Action.AWS_BACKUP_RESTORE) and _should_start(incident):
+    else:
+        store.count(incident, "records_seen")
+    if (
+        policy.action in (Action.PITR_RESTORE, Action.AWS_BACKUP_RESTORE)
+        and _should_start(incident)
+        and incident.pk not in store.actions_settled
+    ):
+        # Tried at most once per invocation: started here, failed here (the record is retried), or
+        # left to the instance that holds the claim.
+        store.actions_settled.add(incident.pk)
         claimed = store.claim_action(incident, ACTION_LEASE_SECONDS)
-        if claimed is not None:  # this invocation starts the restore; concurrent ones go on
+        if claimed is not None:
             incident = claimed
             try:
                 incident = start_restore(incident, policy, settings, clients, store)

@@ -101,6 +101,17 @@ class IncidentStore:
         self.dynamodb = dynamodb
         self.table_name = table_name
         self.window_seconds = window_seconds
+        # One store serves one invocation: incidents it has seen are remembered (and refreshed by
+        # every write it makes), so the records of a mass delete do not re-read them one by one.
+        self._incidents: dict[str, Incident] = {}  # incident pk -> latest known state
+        self._bucket_incident: dict[str, str] = {}  # bucket item pk -> incident pk
+        self.actions_settled: set[str] = set()  # incidents whose restore this invocation already handled
+
+    def _remember(self, incident: Incident, *bucket_pks: str) -> Incident:
+        self._incidents[incident.pk] = incident
+        for pk in (incident.pk, *bucket_pks):
+            self._bucket_incident[pk] = incident.pk
+        return incident
 
     # -- low level -------------------------------------------------------------------------------
     def _get(self, pk: str) -> dict[str, Any] | None:
@@ -159,13 +170,16 @@ class IncidentStore:
         bucket and the previous one have none). Of several concurrent callers exactly one creates it.
         """
         pk = self.incident_pk(table, bucket)
+        if pk in self._bucket_incident:
+            return self._incidents[self._bucket_incident[pk]], False
         for _ in range(3):
             existing = self._get(pk)
             if existing:
-                return self._resolve(existing), False
-            previous = self._get(self.incident_pk(table, bucket - 1))
+                return self._remember(self._resolve(existing), pk), False
+            previous_pk = self.incident_pk(table, bucket - 1)
+            previous = self._get(previous_pk)
             if previous:
-                root = self._resolve(previous)
+                root = self._remember(self._resolve(previous), previous_pk)
                 link = {
                     "pk": _s(pk),
                     "continues": _s(root.pk),
@@ -173,7 +187,7 @@ class IncidentStore:
                     "expires_at": self._expires(),
                 }
                 if self._put_new(link):
-                    return root, False
+                    return self._remember(root, pk), False
                 continue
             start = datetime.fromtimestamp(bucket * self.window_seconds, UTC)
             incident_id = f"{table}@{start:%Y%m%dT%H%M%SZ}"
@@ -182,7 +196,7 @@ class IncidentStore:
             item["expires_at"] = self._expires()
             item["records_seen"] = _n(0)
             if self._put_new(item):
-                return _incident_from_item(item), True
+                return self._remember(_incident_from_item(item)), True
         raise IncidentStateError(f"incident item {pk} kept changing while being claimed; the record will be retried")
 
     def update_incident(self, incident: Incident, **fields: Any) -> Incident:
@@ -201,7 +215,7 @@ class IncidentStore:
             )
         except ClientError as exc:
             raise self._error(exc, f"update {incident.pk}") from exc
-        return _incident_from_item(response["Attributes"])
+        return self._remember(_incident_from_item(response["Attributes"]))
 
     def claim_action(self, incident: Incident, lease_seconds: int) -> Incident | None:
         """Take the right to start the incident's restore: exactly one caller gets the incident back
@@ -228,7 +242,7 @@ class IncidentStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise self._error(exc, f"claim the action of {incident.pk}") from exc
-        return _incident_from_item(response["Attributes"])
+        return self._remember(_incident_from_item(response["Attributes"]))
 
     def claim_announcement(self, incident: Incident) -> Incident | None:
         """Mark the incident announced; the one caller that flips the flag gets the incident back
@@ -246,21 +260,21 @@ class IncidentStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise self._error(exc, f"claim the announcement of {incident.pk}") from exc
-        return _incident_from_item(response["Attributes"])
+        return self._remember(_incident_from_item(response["Attributes"]))
 
-    def count(self, incident: Incident, counter: str) -> None:
-        """Add one to a counter of the incident (``records_seen``, ``items_repaired``, ``repairs_skipped``).
-        Counters are informative: a redelivered record is counted again."""
+    def count(self, incident: Incident, *counters: str) -> None:
+        """Add one to counters of the incident (``records_seen``, ``items_repaired``, ``repairs_skipped``,
+        ``repairs_repeated``). Counters are informative: a redelivered record is counted again."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key={"pk": _s(incident.pk)},
-                UpdateExpression="ADD #c :one",
-                ExpressionAttributeNames={"#c": counter},
+                UpdateExpression="ADD " + ", ".join(f"#c{i} :one" for i in range(len(counters))),
+                ExpressionAttributeNames={f"#c{i}": c for i, c in enumerate(counters)},
                 ExpressionAttributeValues={":one": _n(1)},
             )
         except ClientError as exc:
-            raise self._error(exc, f"count {counter} of {incident.pk}") from exc
+            raise self._error(exc, f"count {', '.join(counters)} of {incident.pk}") from exc
 
     def read_incident_item(self, incident: Incident) -> dict[str, Any]:
         """The incident's stored item as plain values (for reports and tests)."""
