@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from local_aws import export_layout
+from local_aws import export_layout, moto_fixes
 
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -86,6 +86,7 @@ def start_local_aws(
     from moto.server import ThreadedMotoServer
 
     export_layout.install(**dict(export_settings or {}))
+    moto_fixes.install()
     # werkzeug logs every request at INFO; keep the demo's and the tests' output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
