@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from dynamodb_dr.errors import WriteError
 
@@ -163,6 +164,17 @@ class BatchWriter:
             self.rate_limiter.acquire(n_items)
             try:
                 response = send()
+            except (BotoConnectionError, HTTPClientError) as exc:
+                # No answer (connection refused/reset, read timeout) after botocore's own retries.
+                if self._backoff(attempt, deadline):
+                    attempt += 1
+                    continue
+                raise WriteError(
+                    f"{n_items} items for table {self.table_name} from data file {source} could not be sent "
+                    f"before the retry deadline ({self.deadline_seconds:.0f}s): {exc}. Check the network path to "
+                    "DynamoDB and re-run the restore (puts are idempotent).",
+                    failed_items=n_items,
+                ) from exc
             except ClientError as exc:
                 code = _code(exc)
                 if code == "ValidationException":

@@ -204,3 +204,20 @@ def test_write_data_file_sends_batches_concurrently_and_has_resume_seams(setup):
     assert done_calls == [("dst", data_file.key, 130)]
     assert state["max"] >= 2  # batches really were in flight together
     assert scan_all(ddb, "dst") == scan_all(ddb, "src")
+
+
+def test_an_unreachable_endpoint_fails_the_batch_with_its_count(setup):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = boto3.client(
+        "dynamodb", endpoint_url=f"http://127.0.0.1:{port}",
+        config=client_config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1),
+    )
+    writer = BatchWriter(client, "dst", deadline_seconds=0.3, base_delay=0.01, max_delay=0.05)
+    line = b'{"Item":{"pk":{"S":"a"}}}'
+    with pytest.raises(WriteError, match=r"3 items for table dst from data file f-net could not be sent") as err:
+        writer.write_lines([line, line, line], source="f-net")
+    assert err.value.failed_items == 3
