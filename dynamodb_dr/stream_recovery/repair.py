@@ -104,7 +104,7 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
             return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
         if not same_image(current, before):
             return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
-    store.mark_repair(change.table_name, change_fingerprint(change.keys, before, after))
+    store.mark_repair(change.table_name, repair_fingerprint(change))
     try:
         getattr(dynamodb, operation)(
             TableName=change.table_name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **arguments

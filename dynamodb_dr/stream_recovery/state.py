@@ -157,10 +157,6 @@ class IncidentStore:
             return _incident_from_item(root)
         return _incident_from_item(item)
 
-    def find_incident(self, table: str, bucket: int) -> Incident | None:
-        item = self._get(self.incident_pk(table, bucket))
-        return self._resolve(item) if item else None
-
     def claim_or_join(
         self, table: str, bucket: int, new_incident: Callable[[str, str], dict[str, Any]]
     ) -> tuple[Incident, bool]:
@@ -275,11 +271,6 @@ class IncidentStore:
             )
         except ClientError as exc:
             raise self._error(exc, f"count {', '.join(counters)} of {incident.pk}") from exc
-
-    def read_incident_item(self, incident: Incident) -> dict[str, Any]:
-        """The incident's stored item as plain values (for reports and tests)."""
-        item = self._get(incident.pk) or {}
-        return {k: _from_attr(v) if "SS" not in v else set(v["SS"]) for k, v in item.items()}
 
     # -- bursts ----------------------------------------------------------------------------------
     def count_burst(self, table: str, epoch_seconds: float, sequence_number: str, threshold: int) -> tuple[int, float]:
