@@ -29,8 +29,9 @@ from dynamodb_dr.stream_recovery.repair import repair_item
 from dynamodb_dr.stream_recovery.state import Incident, IncidentStore, bucket_of
 
 logger = Logger(service="dynamodb-dr-stream-recovery")
-# How long one invocation may hold the right to start an incident's restore before a retry may take it.
-ACTION_LEASE_SECONDS = 120
+# How long one invocation holds the right to start an incident's restore before another record may
+# take it over (the retry of the claiming record itself takes it back at once).
+ACTION_LEASE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -231,15 +232,18 @@ def act(
         # Tried at most once per invocation: started here, failed here (the record is retried), or
         # left to the instance that holds the claim.
         store.actions_settled.add(incident.pk)
-        claimed = store.claim_action(incident, ACTION_LEASE_SECONDS)
+        claimed = store.claim_action(incident, ACTION_LEASE_SECONDS, change.sequence_number)
         if claimed is not None:
             incident = claimed
             try:
                 incident = start_restore(incident, policy, settings, clients, store)
                 outcome = RecordOutcome("restore_started", incident, incident.target_table or "")
-            except RecoveryActionError as exc:
-                failure = exc
-                incident = store.update_incident(incident, action_status="failed", error=str(exc))
+            except Exception as exc:  # release the claim: the retry of this record tries again
+                failure = exc if isinstance(exc, RecoveryActionError) else RecoveryActionError(
+                    f"starting the {policy.action.value} of incident {incident.incident_id} failed: {exc}"
+                )
+                failure.__cause__ = exc if failure is not exc else exc.__cause__
+                incident = store.update_incident(incident, action_status="failed", error=str(failure))
             if incident.action_status == "started" and incident.settings_status == "pending":
                 incident = finish_restored_table(incident, store, clients)
     # A failed start is recorded in the incident (and announced after the batch); the record is

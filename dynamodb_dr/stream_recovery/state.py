@@ -213,24 +213,26 @@ class IncidentStore:
             raise self._error(exc, f"update {incident.pk}") from exc
         return self._remember(_incident_from_item(response["Attributes"]))
 
-    def claim_action(self, incident: Incident, lease_seconds: int) -> Incident | None:
+    def claim_action(self, incident: Incident, lease_seconds: int, claimed_by: str) -> Incident | None:
         """Take the right to start the incident's restore: exactly one caller gets the incident back
-        (status ``starting``), others get ``None``. A claim whose holder died (its record is retried)
-        can be taken again once its lease has run out."""
+        (status ``starting``), others get ``None``. ``claimed_by`` is the claiming record's
+        SequenceNumber: when that record comes again (its invocation failed or timed out), it takes
+        the claim back at once; anyone else may take it once the lease has run out."""
         now = time.time()
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key={"pk": _s(incident.pk)},
-                UpdateExpression="SET action_status = :starting, action_lease_until = :lease",
-                ConditionExpression="action_status IN (:pending, :failed) OR "
-                "(action_status = :starting AND action_lease_until < :now)",
+                UpdateExpression="SET action_status = :starting, action_lease_until = :lease, action_claimed_by = :by",
+                ConditionExpression="action_status IN (:pending, :failed) OR (action_status = :starting AND "
+                "(action_lease_until < :now OR action_claimed_by = :by))",
                 ExpressionAttributeValues={
                     ":starting": _s("starting"),
                     ":pending": _s("pending"),
                     ":failed": _s("failed"),
                     ":lease": _n(now + lease_seconds),
                     ":now": _n(now),
+                    ":by": _s(claimed_by),
                 },
                 ReturnValues="ALL_NEW",
             )

@@ -464,3 +464,38 @@ def test_handler_clients_come_from_the_shared_factory_and_follow_the_environment
     assert runtime_from_env() is first  # reused across invocations
     monkeypatch.setenv(cfg.INCIDENT_WINDOW_SECONDS, "30")
     assert runtime_from_env().settings.incident_window_seconds == 30  # a new environment, new runtime
+
+
+def test_a_claim_left_by_a_crashed_invocation_is_taken_back_by_the_retry_of_its_record(env):
+    """An invocation claimed the restore and died (timeout) before starting it: other records do not
+    start a second one while its lease runs, and the retry of the claiming record starts it at once."""
+    from dynamodb_dr.stream_recovery.state import IncidentStore, bucket_of
+
+    env({TABLE: {"action": "pitr_restore"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE, pitr=True)
+    for i in range(2):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+    reader.read_new()
+    for i in range(2):
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"o{i}"}, "sk": {"N": "1"}})
+    first, second = reader.read_new_event()["Records"]
+    changed_at = first["dynamodb"]["ApproximateCreationDateTime"]
+    target = f"{TABLE}-recovery-20260101T000000"
+    store = IncidentStore(ddb, STATE_TABLE, 60)
+    incident, _ = store.claim_or_join(TABLE, bucket_of(changed_at, 60), lambda pk, iid: {
+        "reason": "user_delete", "detail": "", "first_record_time": changed_at,
+        "created_at": "2026-01-01T00:00:00+00:00", "action": "pitr_restore", "action_status": "pending",
+        "target_table": target, "restore_time": changed_at - 1})
+    assert store.claim_action(incident, 300, first["dynamodb"]["SequenceNumber"]) is not None  # then it died
+
+    sent: list[dict[str, Any]] = []
+    runtime_from_env().clients.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.RestoreTableToPointInTime", lambda params, **_: sent.append(dict(params)))
+    assert invoke({"Records": [second]}) == {"batchItemFailures": []}
+    assert sent == []  # the lease of the dead claim still runs
+    assert invoke({"Records": [first]}) == {"batchItemFailures": []}
+
+    assert [r["TargetTableName"] for r in sent] == [target]
+    assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")] == [target]
+    assert incident_roots(ddb)[0]["action_status"]["S"] == "started"
