@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,44 +61,46 @@ def write_data_file(
     if completed_files and data_file.key in completed_files:
         return FileWriteResult(data_file.key, 0, 0, 0, skipped=True)
     read = 0
+    written = 0
+    errors: list[BaseException] = []
+    lock = threading.Lock()
     in_flight = threading.BoundedSemaphore(max_workers * 2)
-    futures: list[Future[int]] = []
 
-    def send(batch: list[bytes]) -> int:
+    def send(batch: list[bytes]) -> None:
+        nonlocal written
         try:
-            return writer.write_lines(batch, source=data_file.key)
+            n = writer.write_lines(batch, source=data_file.key)
+            with lock:
+                written += n
+        except BaseException as exc:  # kept and re-raised below: a failed batch is never dropped
+            with lock:
+                errors.append(exc)
         finally:
             in_flight.release()
 
-    def submit(batch: list[bytes]) -> None:
-        in_flight.acquire()
-        futures.append(pool.submit(send, batch))
-
-    with spooled(s3, bucket, data_file, export_arn) as (path, size), ThreadPoolExecutor(max_workers=max_workers) as pool:
-        try:
+    with spooled(s3, bucket, data_file, export_arn) as (path, size):
+        # Leaving the executor waits for every submitted batch: nothing is left in flight.
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
             batch: list[bytes] = []
             for line in iter_items(path, data_file, export_arn):
                 read += 1
                 batch.append(line)
                 if len(batch) == MAX_BATCH_ITEMS:
-                    submit(batch)
+                    in_flight.acquire()
+                    pool.submit(send, batch)
                     batch = []
-                    if any(f.done() and f.exception() for f in futures):
+                    if errors:
                         break  # a batch failed for good: stop reading, report it below
             else:
                 if batch:
-                    submit(batch)
-        finally:
-            # Every submitted batch finishes (or fails) before this returns: nothing left behind.
-            wait(futures)
-        failures = [f.exception() for f in futures if f.exception() is not None]
-        written = sum(f.result() for f in futures if f.exception() is None)
-        if failures:
-            first = failures[0]
+                    in_flight.acquire()
+                    pool.submit(send, batch)
+        if errors:
+            first = errors[0]
             if isinstance(first, WriteError):
                 first.items_written = written  # type: ignore[attr-defined]
-                first.failed_items = sum(getattr(e, "failed_items", 0) for e in failures)
-            raise first  # type: ignore[misc]
+                first.failed_items = sum(getattr(e, "failed_items", 0) for e in errors)
+            raise first
     if read != data_file.item_count:
         raise count_mismatch(data_file, export_arn, read)
     if on_file_done is not None:
