@@ -499,3 +499,19 @@ def test_a_claim_left_by_a_crashed_invocation_is_taken_back_by_the_retry_of_its_
     assert [r["TargetTableName"] for r in sent] == [target]
     assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")] == [target]
     assert incident_roots(ddb)[0]["action_status"]["S"] == "started"
+
+
+def test_missing_state_table_fails_the_incident_records_and_says_so(env, monkeypatch, caplog):
+    env({TABLE: {"action": "item_repair"}})
+    monkeypatch.setenv(cfg.INCIDENT_STATE_TABLE, "no-such-state-table")
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    insert, remove = reader.read_new_event()["Records"]
+
+    response = invoke({"Records": [insert, remove]})
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": remove["dynamodb"]["SequenceNumber"]}]}
+    assert "the incident state table 'no-such-state-table' does not exist" in caplog.text
+    assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
