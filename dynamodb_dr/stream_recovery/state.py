@@ -299,7 +299,7 @@ class IncidentStore:
         if len(members) < threshold:
             previous = self._get(f"BURST#{table}#{bucket - 1}") or {}
             earliest_ms = round((epoch_seconds - self.window_seconds) * 1000)
-            members |= {m for m in previous.get("records", {}).get("SS", []) if int(m.split("#", 1)[0]) >= earliest_ms}
+            members |= {m for m in previous.get("records", {}).get("SS", []) if int(m.split("#", 1)[0]) > earliest_ms}
         first = min(int(m.split("#", 1)[0]) for m in members) / 1000 if members else epoch_seconds
         return len(members), first
 
