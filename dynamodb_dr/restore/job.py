@@ -50,6 +50,14 @@ class _Table:
     started: float = 0.0
 
 
+def _stamp_failed(tables: list[_Table]) -> None:
+    """A table's ``seconds`` ends when it failed, not when the whole run ended."""
+    now = time.monotonic()
+    for table in tables:
+        if table.result.failed and not table.result.seconds:
+            table.result.seconds = round(now - table.started, 3)
+
+
 def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[FileTask]:
     return [
         FileTask(
@@ -157,6 +165,8 @@ def run_restore(
             table.result.fail(str(exc))
             table.export = None
 
+    _stamp_failed(tables)
+
     # 2. Validation stage: every data file of every table still in the running.
     live = [t for t in tables if not t.result.failed]
     try:
@@ -173,6 +183,7 @@ def run_restore(
         if not check["ok"]:
             result.fail(check["error"])
     live = [t for t in live if not t.result.failed]
+    _stamp_failed(tables)
     logger.info(
         "validation finished",
         extra={"files": len(checks), "tables_ok": [t.selection.source for t in live],
@@ -185,6 +196,7 @@ def run_restore(
             table.result.status = VALIDATED
             table.result.would_write = table.result.items_read
             table.result.would_create = table.target is not None and not table.target.exists
+            table.result.would_clear = args.clear_existing_data and not table.result.would_create
         return _finish(report, tables, s3, args)
 
     # 4. Targets: create missing ones; back up, then clear, existing ones when asked.
@@ -203,6 +215,7 @@ def run_restore(
         except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
     live = [t for t in live if not t.result.failed]
+    _stamp_failed(tables)
 
     # 5. Write stage.
     tasks = _file_tasks(live, manifest.s3_bucket, args)
@@ -251,7 +264,8 @@ def _finish(report: RestoreReport, tables: list[_Table], s3: Any, args: RestoreA
     bucket = args.backup_bucket
     now = time.monotonic()
     for table in tables:
-        table.result.seconds = round(now - table.started, 3)
+        if not table.result.seconds:
+            table.result.seconds = round(now - table.started, 3)
         if table.result.status not in (SUCCEEDED, VALIDATED, FAILED):
             table.result.fail("the restore stopped before this table finished")
     report.finish()

@@ -33,6 +33,8 @@ class TableResult:
     seconds: float = 0.0
     created: bool = False
     would_create: bool = False
+    would_clear: bool = False
+    """Dry run with --clear_existing_data: the target would be backed up, then emptied."""
     cleared_items: int | None = None
     backup_arn: str | None = None
     backup_status: str | None = None

@@ -157,11 +157,17 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
         ddb.delete_item(TableName="users", Key={"pk": {"S": key[0]}})
     ddb.delete_table(TableName="orders")
 
-    code, report = run_job(capsys, spark, "--backup_date", DATE, "--dry_run", "true", "--create_missing_tables", "true")
+    ddb.put_item(TableName="users", Item={"pk": {"S": "added-later"}})
+    code, report = run_job(
+        capsys, spark, "--backup_date", DATE, "--dry_run", "true", "--create_missing_tables", "true",
+        "--clear_existing_data", "true",
+    )
 
     assert code == 0 and report["dry_run"] is True, report
-    assert scan_all(ddb, "users") == {}
+    assert list(scan_all(ddb, "users")) == [("added-later",)]  # not written, not cleared
+    assert ddb.list_backups(TableName="users")["BackupSummaries"] == []
     assert "orders" not in ddb.list_tables()["TableNames"]
+    assert report["tables"]["users"]["would_clear"] is True
     assert report["tables"]["users"]["status"] == "VALIDATED" and report["tables"]["users"]["would_write"] == 8
     assert report["tables"]["orders"]["would_create"] is True and report["tables"]["orders"]["would_write"] == 8
     assert report["totals"]["items_written"] == 0
