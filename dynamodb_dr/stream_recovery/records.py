@@ -171,6 +171,8 @@ def stream_api_record_to_lambda_record(record: dict[str, Any], stream_arn: str) 
         "dynamodb": body,
         "eventSourceARN": stream_arn,
     }
-    if "userIdentity" in record:
-        out["userIdentity"] = dict(record["userIdentity"])
+    identity = record.get("userIdentity")
+    if identity:
+        # The Streams API spells these PrincipalId/Type; the Lambda event principalId/type.
+        out["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return out

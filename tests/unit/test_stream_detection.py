@@ -141,3 +141,24 @@ def test_restore_time_is_one_second_before_the_change_inside_the_window():
 def test_recovery_table_name_uses_utc():
     now = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
     assert recovery_table_name("orders", now) == "orders-recovery-20261122T030405"
+
+
+def test_streams_api_record_becomes_the_lambda_event_record():
+    from dynamodb_dr.stream_recovery.records import stream_api_record_to_lambda_record
+
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-table/stream/2026-11-22T01:58:28.650"
+    api_record = {  # as botocore parses GetRecords: bytes for B, datetime, Streams API identity spelling
+        "eventID": "e1", "eventName": "REMOVE", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {"ApproximateCreationDateTime": datetime(2026, 11, 22, 2, 0, 0, 500000, tzinfo=UTC),
+                     "Keys": {"pk": {"S": "a"}}, "OldImage": {"pk": {"S": "a"}, "b": {"B": b"\xff"}},
+                     "SequenceNumber": "100", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "userIdentity": {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"},
+    }
+    record = stream_api_record_to_lambda_record(api_record, arn)
+    assert record["eventSourceARN"] == arn
+    assert record["dynamodb"]["ApproximateCreationDateTime"] == 1795312800.5
+    assert record["dynamodb"]["OldImage"]["b"] == {"B": "/w=="}
+    assert record["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    json.dumps(record)  # plain JSON, as Lambda delivers it
+    assert parse_record(record).is_ttl_delete
