@@ -2,7 +2,8 @@
 
 Thin entry point: parse the arguments, build the clients and the Spark session (GlueContext + Job
 when ``awsglue`` is importable, a plain local SparkSession otherwise), call
-``dynamodb_dr.restore.run_restore``, print the JSON report and turn it into the exit code.
+``dynamodb_dr.restore.run_restore``, print the JSON report (stdout), a summary table (stderr) and
+turn it into the exit code.
 
     python glue_jobs/restore_job.py --backup_date latest --BACKUP_BUCKET my-backups [--dry_run true]
 """
@@ -19,6 +20,7 @@ from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
 from dynamodb_dr.restore import RestoreReport, parse_args, run_restore
+from dynamodb_dr.restore.progress import format_summary
 
 logger = logging.getLogger("restore_job")
 
@@ -77,6 +79,7 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None) -> int:
         if created:
             spark.stop()
     print(report.to_json())
+    print(format_summary(report), file=sys.stderr)
     if job is not None:
         job.commit()
     return EXIT_OK if report.ok else EXIT_FAILED

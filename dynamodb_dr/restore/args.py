@@ -9,6 +9,7 @@ variables of the same names.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ KNOWN = (
     "clear_existing_data",
     "create_missing_tables",
     "max_workers",
+    "max_write_rate",
+    "write_rate_percent",
+    "resume",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -41,7 +45,8 @@ USAGE = (
     "restore_job.py --backup_date YYYY-MM-DD|latest --BACKUP_BUCKET <bucket> [--ENVIRONMENT <name>] "
     "[--S3_EXPORTS_PREFIX native-exports] [--tables a,b] [--target_tables a:a_scratch,b:b_tmp] "
     "[--dry_run true|false] [--clear_existing_data true|false] [--create_missing_tables true|false] "
-    f"[--max_workers 1-{MAX_MAX_WORKERS}]"
+    f"[--max_workers 1-{MAX_MAX_WORKERS}] [--max_write_rate ITEMS_PER_SECOND] [--write_rate_percent 1-100] "
+    "[--resume true|false]"
 )
 
 
@@ -60,6 +65,12 @@ class RestoreArgs:
     clear_existing_data: bool = False
     create_missing_tables: bool = False
     max_workers: int = DEFAULT_MAX_WORKERS
+    max_write_rate: float | None = None
+    """Items/s per table (not WCU: an item over 1 KB costs ceil(size/1 KB) WCU); None = no explicit cap."""
+    write_rate_percent: float | None = None
+    """Percent (0-100] of each target's write capacity; with ``max_write_rate`` the smaller wins."""
+    resume: bool = True
+    """Skip data files an interrupted run of the same restore already wrote; False starts fresh."""
 
     def target_for(self, source: str) -> str:
         return dict(self.target_tables).get(source, source)
@@ -104,6 +115,18 @@ def parse_int(value: str, *, name: str, low: int, high: int) -> int:
         number = None
     if number is None or not low <= number <= high:
         raise ConfigError(f"--{name}={value!r} is not valid; expected a whole number from {low} to {high}")
+    return number
+
+
+def parse_rate(value: str, *, name: str, high: float | None = None, example: str) -> float:
+    """A positive finite number (at most ``high``), e.g. ``--max_write_rate 500``."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0 or (high is not None and number > high):
+        upper = f" and at most {high:g}" if high is not None else ""
+        raise ConfigError(f"--{name}={value!r} is not valid; expected a number above 0{upper}, e.g. --{name} {example}")
     return number
 
 
@@ -198,4 +221,16 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
         max_workers=parse_int(
             raw.get("max_workers", str(DEFAULT_MAX_WORKERS)), name="max_workers", low=1, high=MAX_MAX_WORKERS
         ),
+        max_write_rate=(
+            parse_rate(raw["max_write_rate"], name="max_write_rate", example="1000 (items/s per table)")
+            if raw.get("max_write_rate", "").strip()
+            else None
+        ),
+        write_rate_percent=(
+            parse_rate(raw["write_rate_percent"], name="write_rate_percent", high=100,
+                       example="50 (percent of each target table's write capacity)")
+            if raw.get("write_rate_percent", "").strip()
+            else None
+        ),
+        resume=parse_bool(raw.get("resume", "true"), name="resume"),
     )

@@ -5,17 +5,20 @@
 2. Spark stage 1: every data file of the selected tables is streamed and checked (MD5, gzip, item
    count). A table with any bad file fails and nothing is written to it; the others go on.
 3. ``--dry_run`` stops here and reports what would be written.
-4. Driver: create missing targets, back up and clear targets (``--clear_existing_data``).
-5. Spark stage 2: one task per data file writes its items, type-exact, ``max_workers`` batches in
-   flight; the driver logs progress every few seconds.
-6. Driver: PITR on for created tables; per-table results in the report.
+4. Driver: per table, resume an interrupted attempt of the same restore or start fresh
+   (``resume``); create missing targets, back up and clear targets (``--clear_existing_data``,
+   once per restore, not per attempt); the table's write budget (``write_rate``).
+5. Spark stage 2: one task per data file not yet written writes its items, type-exact,
+   ``max_workers`` batches in flight, at its share of the table's budget, and records the file as
+   written; the driver logs per-table progress every few seconds (``progress``).
+6. Driver: PITR on for created tables; a fully restored table's progress is marked finished (the
+   next identical run is a fresh restore); per-table results in the report.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,8 +26,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.export_reader import Export, read_export
-from dynamodb_dr.restore import targets
+from dynamodb_dr.export_reader import DataFile, Export, read_export
+from dynamodb_dr.restore import resume, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.plan import (
     TableSelection,
@@ -34,6 +37,7 @@ from dynamodb_dr.restore.plan import (
     resolve_backup,
     select_tables,
 )
+from dynamodb_dr.restore.progress import TABLE_COUNTS, ProgressLog, TableTotals
 from dynamodb_dr.restore.report import FAILED, SUCCEEDED, VALIDATED, RestoreReport, TableResult, store_report
 from dynamodb_dr.restore.tasks import FileTask, validate_task, write_task
 
@@ -48,6 +52,10 @@ class _Table:
     export: Export | None = None
     target: TargetState | None = None
     started: float = 0.0
+    progress: resume.TableProgress | None = None
+    to_write: tuple[DataFile, ...] = ()
+    write_rate: float | None = None
+    """Items/s for each of this table's tasks."""
 
 
 def _stamp_failed(tables: list[_Table]) -> None:
@@ -74,50 +82,31 @@ def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[Fi
     ]
 
 
+def _write_tasks(tables: list[_Table], bucket: str, args: RestoreArgs, run_id: str) -> list[FileTask]:
+    return [
+        FileTask(
+            source=t.selection.source,
+            target=t.selection.target,
+            bucket=bucket,
+            export_arn=t.export.summary.export_arn,
+            data_file=f,
+            max_workers=args.max_workers,
+            write_rate=t.write_rate,
+            progress=t.progress.location if t.progress is not None else None,
+            run_id=run_id,
+        )
+        for t in tables
+        if t.export is not None
+        for f in t.to_write
+    ]
+
+
 def _run_stage(spark: Any, tasks: list[FileTask], func: Any, description: str) -> list[dict[str, Any]]:
     if not tasks:
         return []
     sc = spark.sparkContext
     sc.setJobGroup(f"restore-{description}", f"restore: {description} {len(tasks)} data files")
     return sc.parallelize(tasks, numSlices=len(tasks)).map(func).collect()
-
-
-class _Progress:
-    """Logs files done/total, items written and the rate every ``interval`` seconds."""
-
-    def __init__(self, files_done: Any, items_done: Any, total_files: int, interval: float) -> None:
-        self.files_done, self.items_done, self.total_files = files_done, items_done, total_files
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="restore-progress", daemon=True)
-        self._started = time.monotonic()
-
-    def __enter__(self) -> _Progress:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.log()
-
-    def log(self) -> None:
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        items = self.items_done.value
-        logger.info(
-            "restore progress",
-            extra={
-                "files_done": self.files_done.value,
-                "files_total": self.total_files,
-                "items_written": items,
-                "items_per_second": round(items / elapsed, 1),
-                "elapsed_seconds": round(elapsed, 1),
-            },
-        )
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.log()
 
 
 def run_restore(
@@ -190,74 +179,180 @@ def run_restore(
                "tables_failed": [t.selection.source for t in tables if t.result.failed]},
     )
 
-    # 3. Dry run: report what would be written.
+    # 3. Dry run: report what would be written (the resume store is only read).
     if args.dry_run:
         for table in live:
+            assert table.export is not None
             table.result.status = VALIDATED
-            table.result.would_write = table.result.items_read
             table.result.would_create = table.target is not None and not table.target.exists
             table.result.would_clear = args.clear_existing_data and not table.result.would_create
+            skip: frozenset[str] = frozenset()
+            try:
+                progress = resume.inspect(s3, _location(args, manifest.backup_date, table), table.export.files,
+                                          resume=args.resume)
+                cleared = progress.state.get("cleared", False)
+                skip = progress.done if not (table.result.would_clear and not cleared) else frozenset()
+                table.result.would_clear = table.result.would_clear and not cleared
+            except ClientError as exc:
+                report.warnings.append(f"could not read the restore progress of {table.selection.source}: {exc}")
+            table.result.would_skip_files = len(skip)
+            table.result.would_write = table.result.items_read - sum(
+                f.item_count for f in table.export.files if f.key in skip
+            )
         return _finish(report, tables, s3, args)
 
-    # 4. Targets: create missing ones; back up, then clear, existing ones when asked.
+    # 4. Per table: resume or start fresh; create, or back up and clear, the target (once per
+    #    restore); the write budget.
+    slots = write_rate.task_slots(spark.sparkContext)
     for table in live:
-        target = table.selection.target
         try:
-            assert table.target is not None and table.definition is not None
-            if not table.target.exists:
-                targets.create_target(dynamodb, target, table.definition)
-                table.result.created = True
-            elif args.clear_existing_data:
-                details = targets.backup_target(dynamodb, target)
-                table.result.backup_arn = details["BackupArn"]
-                table.result.backup_status = details.get("BackupStatus")
-                table.result.cleared_items = targets.clear_table(dynamodb, target, table.target.key_names)
+            _prepare(table, args, manifest.backup_date, s3, dynamodb, report.run_id, slots)
         except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
     live = [t for t in live if not t.result.failed]
     _stamp_failed(tables)
 
     # 5. Write stage.
-    tasks = _file_tasks(live, manifest.s3_bucket, args)
-    sc = spark.sparkContext
-    files_done, items_done = sc.accumulator(0), sc.accumulator(0)
+    tasks = _write_tasks(live, manifest.s3_bucket, args, report.run_id)
+    counts = spark.sparkContext.accumulator({}, TABLE_COUNTS)
+    totals = [
+        TableTotals(
+            source=t.selection.source,
+            target=t.selection.target,
+            files_total=t.result.files,
+            items_total=t.result.items_in_export,
+            files_skipped=t.result.files_skipped,
+            items_skipped=t.result.items_skipped,
+        )
+        for t in live
+    ]
     try:
-        with _Progress(files_done, items_done, len(tasks), progress_seconds):
-            writes = _run_stage(
-                spark, tasks, functools.partial(write_task, files_done=files_done, items_done=items_done), "write"
-            )
+        with ProgressLog(counts, totals, progress_seconds):
+            writes = _run_stage(spark, tasks, functools.partial(write_task, counts=counts), "write")
     except Exception as exc:  # Spark itself failed: some items may be written, none is reported as such
         for table in live:
             table.result.fail(
                 f"the Spark write stage failed ({type(exc).__name__}: {str(exc)[:500]}); the table may be partly "
-                "restored. Run the restore again (puts are idempotent)."
+                "restored. Run the restore again: it resumes, skipping the data files already written."
             )
-            table.result.items_not_written = table.result.items_in_export
+            table.result.items_not_written = table.result.items_in_export - table.result.items_skipped
         return _finish(report, tables, s3, args)
     for write in writes:
         result = by_source[write["source"]].result
         result.items_written += write["items_written"]
         result.items_not_written += write["failed_items"]
-        if not write["ok"]:
+        result.throttle_events += write.get("throttle_events", 0)
+        if write["ok"]:
+            result.files_written += 1
+        else:
             result.fail(write["error"])
+        if write.get("warning"):
+            report.warnings.append(write["warning"])
 
-    # 6. PITR on for tables this run created.
+    # 6. PITR on for tables this restore created; a complete table's progress is marked finished.
     for table in live:
         if table.result.failed:
             continue
         try:
             if table.result.created:
                 targets.enable_pitr(dynamodb, table.selection.target)
-            if table.result.items_written != table.result.items_in_export:
+            restored = table.result.items_written + table.result.items_skipped
+            if restored != table.result.items_in_export:
                 table.result.fail(
-                    f"wrote {table.result.items_written} of the export's {table.result.items_in_export} items to "
-                    f"{table.selection.target}; run the restore again"
+                    f"wrote {restored} of the export's {table.result.items_in_export} items to "
+                    f"{table.selection.target}; run the restore again (it resumes where this run stopped)"
                 )
             else:
                 table.result.status = SUCCEEDED
         except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
+            continue
+        if table.progress is not None and table.result.status == SUCCEEDED:
+            try:
+                resume.finish(s3, table.progress)
+            except ClientError as exc:
+                report.warnings.append(
+                    f"{table.selection.target} is fully restored but its restore progress at "
+                    f"s3://{table.progress.location.bucket}/{table.progress.location.folder} could not be marked "
+                    f"finished ({exc}); the next restore of this backup into {table.selection.target} would resume "
+                    "and skip the files written now: run it with --resume false, or delete that folder"
+                )
     return _finish(report, tables, s3, args)
+
+
+def _location(args: RestoreArgs, backup_date: str, table: _Table) -> resume.ProgressLocation:
+    assert table.export is not None
+    return resume.ProgressLocation.for_table(
+        args.backup_bucket,
+        args.exports_prefix,
+        backup_date,
+        table.selection.source,
+        table.selection.target,
+        table.export.summary.export_arn,
+    )
+
+
+def _prepare(
+    table: _Table, args: RestoreArgs, backup_date: str, s3: Any, dynamodb: Any, run_id: str, slots: int
+) -> None:
+    """Resume or start the table's restore, prepare its target, set its write budget."""
+    assert table.target is not None and table.definition is not None and table.export is not None
+    result, target = table.result, table.selection.target
+    location = _location(args, backup_date, table)
+    progress = resume.begin(
+        s3, location, table.export.files, resume=args.resume, run_id=run_id, target_exists=table.target.exists
+    )
+    table.progress = progress
+    state = progress.state
+    result.resumed = progress.resumed
+    if not table.target.exists:
+        targets.create_target(dynamodb, target, table.definition)
+        state["created"] = True
+        resume.save_state(s3, location, state)
+    elif args.clear_existing_data and not state.get("cleared"):
+        if progress.done:  # written by an attempt that did not clear: clearing deletes those items
+            resume.delete_markers(s3, location)
+            progress.done = frozenset()
+        if not state.get("backup_arn"):
+            details = targets.backup_target(dynamodb, target)
+            state.update(backup_arn=details["BackupArn"], backup_status=details.get("BackupStatus"))
+            resume.save_state(s3, location, state)
+        result.cleared_items = targets.clear_table(dynamodb, target, table.target.key_names)
+        state.update(cleared=True, cleared_items=result.cleared_items)
+        resume.save_state(s3, location, state)
+    result.created = bool(state.get("created"))
+    if state.get("backup_arn"):
+        result.backup_arn, result.backup_status = state["backup_arn"], state.get("backup_status")
+        if result.cleared_items is None and state.get("cleared"):
+            result.cleared_items = state.get("cleared_items")
+
+    table.to_write = tuple(f for f in table.export.files if f.key not in progress.done)
+    result.files_skipped = len(table.export.files) - len(table.to_write)
+    result.items_skipped = sum(f.item_count for f in table.export.files if f.key in progress.done)
+
+    describe = dynamodb.describe_table(TableName=target) if args.write_rate_percent is not None else None
+    backup = table.selection.backup
+    budget = write_rate.table_budget(
+        args, describe, write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count)
+    )
+    result.write_rate_budget = round(budget, 3)
+    result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots)
+    table.write_rate = budget / max(result.write_tasks, 1)
+    logger.info(
+        "resuming restore" if progress.resumed else "restore of table starting",
+        extra={
+            "table": table.selection.source,
+            "target_table": target,
+            "restore_progress": f"s3://{location.bucket}/{location.folder}",
+            "files_skipped": result.files_skipped,
+            "items_skipped": result.items_skipped,
+            "files_to_write": len(table.to_write),
+            "write_rate_budget": result.write_rate_budget,
+            "write_tasks": result.write_tasks,
+            "write_rate_per_task": round(table.write_rate, 3),
+            "cleared_by_earlier_attempt": progress.resumed and bool(state.get("cleared")),
+        },
+    )
 
 
 def _finish(report: RestoreReport, tables: list[_Table], s3: Any, args: RestoreArgs) -> RestoreReport:

@@ -29,7 +29,20 @@ class TableResult:
     items_read: int = 0
     items_written: int = 0
     items_not_written: int = 0
+    files_written: int = 0
+    files_skipped: int = 0
+    """Data files an earlier, interrupted attempt of this restore had written in full: not written again."""
+    items_skipped: int = 0
+    resumed: bool = False
+    """This run resumed an interrupted restore of the table (see ``resume``)."""
+    write_rate_budget: float | None = None
+    """Items/s for the whole table (``--max_write_rate`` / ``--write_rate_percent``; else the table quota)."""
+    write_tasks: int = 0
+    """Spark tasks that write the table at once, each with ``write_rate_budget / write_tasks`` items/s."""
+    throttle_events: int = 0
     would_write: int | None = None
+    would_skip_files: int | None = None
+    """Dry run: files a resumed run would skip."""
     seconds: float = 0.0
     created: bool = False
     would_create: bool = False
@@ -99,6 +112,8 @@ class RestoreReport:
                 "items_read": sum(r.items_read for r in self.tables.values()),
                 "items_written": sum(r.items_written for r in self.tables.values()),
                 "items_not_written": sum(r.items_not_written for r in self.tables.values()),
+                "items_skipped": sum(r.items_skipped for r in self.tables.values()),
+                "files_skipped": sum(r.files_skipped for r in self.tables.values()),
             },
             "tables": {name: asdict(r) for name, r in self.tables.items()},
         }

@@ -1,7 +1,9 @@
 """What runs inside Spark tasks: validate one data file, write one data file.
 
 A task gets a small ``FileTask`` descriptor, builds its own clients (botocore clients are not
-picklable) and returns a plain dict. Errors are caught and returned, never raised: a failed file
+picklable) and its own ``AdaptiveRateLimiter`` with its share of the table's write budget
+(``write_rate``, items/s), and returns a plain dict. After a file is written in full (and its item
+count checked) the task writes the file's resume marker (``resume.write_marker``). Errors are caught and returned, never raised: a failed file
 fails its table, and the driver reports it; Spark does not retry it blindly.
 """
 
@@ -18,6 +20,8 @@ from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
 from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_items, spooled, validate_data_file
+from dynamodb_dr.rate_limit import AdaptiveRateLimiter
+from dynamodb_dr.restore.resume import ProgressLocation, write_marker
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class FileTask:
     data_file: DataFile
     max_workers: int = 4
     deadline_seconds: float = 300.0
+    write_rate: float | None = None
+    """This task's share of the table's write budget, items/s (the ceiling of its rate limiter)."""
+    progress: ProgressLocation | None = None
+    """Where to record the file as written (None: no marker, e.g. validation)."""
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,9 +136,9 @@ def validate_task(task: FileTask) -> dict[str, Any]:
     return result
 
 
-def write_task(
-    task: FileTask, files_done: Any = None, items_done: Any = None, rate_limiter: RateLimiter | None = None
-) -> dict[str, Any]:
+def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | None = None) -> dict[str, Any]:
+    """Write one data file. ``counts`` is a Spark accumulator of ``{target: [files, items]}``
+    (``progress.TABLE_COUNTS``) that the driver's progress log reads."""
     started = time.monotonic()
     result: dict[str, Any] = {
         "source": task.source,
@@ -139,13 +148,30 @@ def write_task(
         "items_written": 0,
         "bytes": 0,
         "failed_items": 0,
+        "throttle_events": 0,
     }
+    limiter = rate_limiter
+    if limiter is None and task.write_rate is not None:
+        limiter = AdaptiveRateLimiter(task.write_rate)
     try:
         s3 = make_client("s3")
         dynamodb = make_client("dynamodb", config=client_config(max_pool_connections=max(10, task.max_workers + 2)))
-        writer = BatchWriter(dynamodb, task.target, rate_limiter=rate_limiter, deadline_seconds=task.deadline_seconds)
+        writer = BatchWriter(dynamodb, task.target, rate_limiter=limiter, deadline_seconds=task.deadline_seconds)
+
+        def mark_done(table: str, key: str, items: int) -> None:
+            if task.progress is None:
+                return
+            try:
+                write_marker(s3, task.progress, key, items, task.run_id)
+            except Exception as exc:  # the items are written; only resuming would write this file again
+                result["warning"] = (
+                    f"data file {key} was written but its resume marker could not be stored ({_error(exc)}); "
+                    "a resumed run would write it again (puts are idempotent)"
+                )
+
         done = write_data_file(
-            s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers
+            s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers,
+            on_file_done=mark_done,
         )
         result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
     except WriteError as exc:
@@ -155,8 +181,9 @@ def write_task(
     except Exception as exc:  # reported per file; the table fails, others go on
         result.update(error=_error(exc), failed_items=task.data_file.item_count)
     result["seconds"] = round(time.monotonic() - started, 3)
-    if files_done is not None:
-        files_done.add(1)
-    if items_done is not None:
-        items_done.add(result["items_written"])
+    if isinstance(limiter, AdaptiveRateLimiter):
+        stats = limiter.stats()
+        result.update(throttle_events=stats.throttle_events, final_rate=round(stats.rate, 1))
+    if counts is not None:
+        counts.add({task.target: [1, result["items_written"]]})
     return result

@@ -1,0 +1,135 @@
+"""Progress of a running restore: a JSON log line per table every few seconds, a table at the end.
+
+Spark tasks add ``{target: [files, items]}`` to one accumulator when they finish a data file; the
+driver merges those as tasks complete (so progress moves one data file at a time) and a background
+thread logs, per table: files and items done of the total (files skipped because an earlier attempt
+wrote them count as done), the rate of this run (items/s), and the ETA at that rate. In Glue these
+lines go to the job's continuous log like every other driver log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dynamodb_dr.restore.report import RestoreReport
+
+logger = logging.getLogger(__name__)
+
+Counts = dict[str, list[int]]
+"""``{target table: [files, items]}``"""
+
+
+class TableCountsParam:
+    """Adds ``{target: [files, items]}`` dictionaries: the ``AccumulatorParam`` of
+    ``sc.accumulator({}, TABLE_COUNTS)`` (Spark only calls ``zero`` and ``addInPlace``)."""
+
+    def zero(self, value: Counts) -> Counts:
+        return {}
+
+    def addInPlace(self, value1: Counts, value2: Counts) -> Counts:
+        for target, (files, items) in value2.items():
+            mine = value1.setdefault(target, [0, 0])
+            mine[0] += files
+            mine[1] += items
+        return value1
+
+
+TABLE_COUNTS = TableCountsParam()
+
+
+@dataclass(frozen=True)
+class TableTotals:
+    source: str
+    target: str
+    files_total: int
+    items_total: int
+    files_skipped: int = 0
+    """Written by an earlier attempt of the same restore: counted as done from the start."""
+    items_skipped: int = 0
+
+
+def progress_fields(totals: TableTotals, files: int, items: int, elapsed: float) -> dict[str, Any]:
+    """One table's progress line: done/total, this run's rate and the ETA at that rate."""
+    rate = items / elapsed if elapsed > 0 else 0.0
+    items_done = totals.items_skipped + items
+    remaining = max(totals.items_total - items_done, 0)
+    if remaining == 0:
+        eta: float | None = 0.0
+    else:
+        eta = round(remaining / rate, 1) if rate > 0 else None
+    return {
+        "table": totals.source,
+        "target_table": totals.target,
+        "files_done": totals.files_skipped + files,
+        "files_total": totals.files_total,
+        "files_skipped": totals.files_skipped,
+        "items_done": items_done,
+        "items_total": totals.items_total,
+        "items_written": items,
+        "items_per_second": round(rate, 1),
+        "eta_seconds": eta,
+        "elapsed_seconds": round(elapsed, 1),
+    }
+
+
+class ProgressLog:
+    """Logs every table's progress every ``interval`` seconds while the write stage runs, and once
+    more when it ends."""
+
+    def __init__(self, counts: Any, tables: list[TableTotals], interval: float) -> None:
+        self.counts, self.tables, self.interval = counts, tables, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="restore-progress", daemon=True)
+        self._started = time.monotonic()
+
+    def __enter__(self) -> ProgressLog:
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.log()
+
+    def log(self) -> None:
+        elapsed = time.monotonic() - self._started
+        counts: Counts = self.counts.value
+        for table in self.tables:
+            files, items = counts.get(table.target, (0, 0))
+            logger.info("restore progress", extra=progress_fields(table, files, items, elapsed))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.log()
+
+
+def format_summary(report: RestoreReport) -> str:
+    """The human-readable end of a restore (stderr): one row per table."""
+    header = ("table", "target", "status", "items", "skipped", "files", "seconds", "items/s")
+    rows = [header]
+    for name, r in report.tables.items():
+        done_items = r.items_written + r.items_skipped
+        rate = r.items_written / r.seconds if r.seconds else 0.0
+        files_done = r.files_written + r.files_skipped
+        rows.append(
+            (
+                name,
+                r.target_table,
+                r.status,
+                f"{done_items}/{r.items_in_export}" if r.would_write is None else f"{r.would_write} (dry run)",
+                f"{r.items_skipped}",
+                f"{files_done}/{r.files}",
+                f"{r.seconds:.1f}",
+                f"{rate:.1f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    title = f"restore of backup {report.backup_date or report.requested_date}: statusCode {report.status_code}"
+    return "\n".join([title, *lines])

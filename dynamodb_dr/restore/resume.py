@@ -1,0 +1,202 @@
+"""Resumable restores: which data files of a table an interrupted restore already wrote.
+
+The store is S3, beside the backup and its restore reports::
+
+    {prefix}/{date}/restore-progress/{restore_id}/{target}/restore.json          the table's state
+    {prefix}/{date}/restore-progress/{restore_id}/{target}/files/{sha1(key)}.done one per written file
+
+``restore_id`` is derived from the backup date, the source table, the target table and the export
+ARN, so re-running "the same restore" finds the same folder, and any other backup, source or target
+gets a folder of its own.
+
+Why S3 objects rather than a DynamoDB item or one progress file: each Spark task writes the marker of
+the file it just finished (after the last batch was written and the item count checked), so there
+is no contention and no read-modify-write; a marker is written at most a few thousand times per
+restore and S3 is where the backup and the job's permissions already are (no table to create). A
+marker PUT is idempotent, so a Spark task retry of a file is safe: it writes the same items again
+(puts of the same items) and the same marker. The driver lists the ``files/`` folder once at start
+(1,000 markers per call), maps each name back to its data file through the export's manifest, and
+skips those files.
+
+``restore.json`` holds what must happen once per restore and not once per attempt: the safety
+backup's ARN and whether the target was already cleared (``--clear_existing_data``), and whether the
+first attempt created the target (PITR is turned on at the end). Its ``status`` decides what the
+next run does:
+
+* ``IN_PROGRESS`` (an attempt started and did not finish the table) and ``--resume true``: resume.
+* missing, ``SUCCEEDED`` or ``--resume false``: a fresh restore; markers left from before are
+  deleted first. So a second bad day restoring the same backup is a full restore, not a no-op.
+
+A resumed run whose target no longer exists starts the table fresh (the markers describe items that
+are gone); a run that clears the target discards the markers first (clearing deletes those items).
+``--dry_run`` only reads this store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dynamodb_dr.export_reader import DataFile
+from dynamodb_dr.manifest import utc_now_iso
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_FOLDER = "restore-progress"
+IN_PROGRESS = "IN_PROGRESS"
+SUCCEEDED = "SUCCEEDED"
+_DELETE_BATCH = 1000
+
+
+def restore_id(backup_date: str, source: str, target: str, export_arn: str) -> str:
+    """The same for every attempt of one restore (backup, source, target, export); 16 hex digits."""
+    return hashlib.sha1(f"{backup_date}\n{source}\n{target}\n{export_arn}".encode()).hexdigest()[:16]
+
+
+def marker_name(data_file_key: str) -> str:
+    return hashlib.sha1(data_file_key.encode()).hexdigest() + ".done"
+
+
+@dataclass(frozen=True)
+class ProgressLocation:
+    """Where one table's restore progress lives."""
+
+    bucket: str
+    folder: str
+    """``{prefix}/{date}/restore-progress/{restore_id}/{target}/``"""
+
+    @classmethod
+    def for_table(
+        cls, bucket: str, exports_prefix: str, backup_date: str, source: str, target: str, export_arn: str
+    ) -> ProgressLocation:
+        rid = restore_id(backup_date, source, target, export_arn)
+        return cls(bucket, f"{exports_prefix}/{backup_date}/{PROGRESS_FOLDER}/{rid}/{target}/")
+
+    @property
+    def state_key(self) -> str:
+        return self.folder + "restore.json"
+
+    @property
+    def files_folder(self) -> str:
+        return self.folder + "files/"
+
+    def marker_key(self, data_file_key: str) -> str:
+        return self.files_folder + marker_name(data_file_key)
+
+
+@dataclass
+class TableProgress:
+    """What the driver knows about one table's restore when the write stage starts."""
+
+    location: ProgressLocation
+    state: dict[str, Any] = field(default_factory=dict)
+    done: frozenset[str] = frozenset()
+    """Data file keys already written by an earlier attempt."""
+    resumed: bool = False
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=location.bucket, Key=location.state_key)["Body"].read()
+    except ClientError as exc:
+        if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    try:
+        state = json.loads(body)
+    except ValueError:
+        logger.warning("unreadable restore state, starting the table fresh", extra={"key": location.state_key})
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def save_state(s3: Any, location: ProgressLocation, state: dict[str, Any]) -> None:
+    state["updated_at"] = utc_now_iso()
+    s3.put_object(
+        Bucket=location.bucket,
+        Key=location.state_key,
+        Body=json.dumps(state, indent=2).encode(),
+        ContentType="application/json",
+    )
+
+
+def _marker_keys(s3: Any, location: ProgressLocation) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.files_folder):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    return keys
+
+
+def completed_files(s3: Any, location: ProgressLocation, data_files: list[DataFile]) -> frozenset[str]:
+    """Keys of ``data_files`` whose marker exists (markers of files not in the list are ignored)."""
+    by_marker = {location.marker_key(f.key): f.key for f in data_files}
+    return frozenset(by_marker[k] for k in _marker_keys(s3, location) if k in by_marker)
+
+
+def delete_markers(s3: Any, location: ProgressLocation) -> int:
+    keys = _marker_keys(s3, location)
+    for i in range(0, len(keys), _DELETE_BATCH):
+        chunk = keys[i : i + _DELETE_BATCH]
+        response = s3.delete_objects(
+            Bucket=location.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+        )
+        if response.get("Errors"):
+            first = response["Errors"][0]
+            raise ClientError({"Error": {"Code": first.get("Code", "DeleteFailed"), "Message": first.get(
+                "Message", f"could not delete {first.get('Key')}")}}, "DeleteObjects")
+    return len(keys)
+
+
+def inspect(s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool) -> TableProgress:
+    """What a run would do, without writing anything (used by ``--dry_run`` too)."""
+    state = read_state(s3, location)
+    if resume and state is not None and state.get("status") == IN_PROGRESS:
+        return TableProgress(location, state, completed_files(s3, location, data_files), resumed=True)
+    return TableProgress(location, {}, frozenset(), resumed=False)
+
+
+def start_fresh(s3: Any, location: ProgressLocation, run_id: str, **facts: Any) -> TableProgress:
+    """Forget earlier attempts: delete their markers, record a new IN_PROGRESS state."""
+    deleted = delete_markers(s3, location)
+    if deleted:
+        logger.info("discarded earlier restore progress", extra={"folder": location.folder, "markers": deleted})
+    state = {"status": IN_PROGRESS, "started_at": utc_now_iso(), "run_id": run_id, **facts}
+    save_state(s3, location, state)
+    return TableProgress(location, state, frozenset(), resumed=False)
+
+
+def begin(
+    s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool, run_id: str, target_exists: bool
+) -> TableProgress:
+    """Resume the table's restore when an earlier attempt left it IN_PROGRESS (and ``resume``), else
+    start fresh. A missing target cannot be resumed: what the markers describe is gone."""
+    progress = inspect(s3, location, data_files, resume=resume)
+    if progress.resumed and target_exists:
+        progress.state.setdefault("attempts", []).append(run_id)
+        save_state(s3, location, progress.state)
+        return progress
+    return start_fresh(s3, location, run_id, attempts=[run_id])
+
+
+def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
+    """Called by the Spark task after every item of the file was written and the count checked."""
+    body = {"data_file": data_file_key, "items": items, "run_id": run_id, "written_at": utc_now_iso()}
+    s3.put_object(Bucket=location.bucket, Key=location.marker_key(data_file_key), Body=json.dumps(body).encode())
+
+
+def finish(s3: Any, progress: TableProgress) -> None:
+    """The table was restored in full: record it, then delete its markers, so the next identical
+    run is a fresh restore. A crash in between is harmless: a SUCCEEDED state means fresh anyway."""
+    progress.state["status"] = SUCCEEDED
+    progress.state["finished_at"] = utc_now_iso()
+    save_state(s3, progress.location, progress.state)
+    delete_markers(s3, progress.location)

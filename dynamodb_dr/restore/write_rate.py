@@ -1,0 +1,71 @@
+"""A table's write budget and how it is shared among the Spark tasks that write the table.
+
+* ``--max_write_rate`` is in **items/s** per table (an item over 1 KB costs ``ceil(size / 1 KB)``
+  WCU, so in WCU a budget of N items/s costs more for large items).
+* ``--write_rate_percent`` is a percentage of the target's write capacity (``capacity_budget``:
+  provisioned WCU, the smallest of its GSIs' included; on demand its max/warm throughput or the
+  40,000 default), converted to items/s with the export's average item size.
+* Both given: the smaller wins. Neither: the table's default write quota, 40,000 items/s, is the
+  ceiling, i.e. no limit of our own below what DynamoDB allows a table by default; the writers still
+  back off on throttling (AIMD) and climb again, so they settle just under what the table accepts.
+
+How many tasks write one table at once: the write stage runs one Spark task per data file, in
+table order, at most ``task_slots`` at a time (the cluster's task slots), so at most
+``min(files to write, task_slots)`` tasks of one table are running together. Each task's rate
+limiter gets ``budget / that number``; the sum over the tasks running at any moment never exceeds
+the budget. When fewer of a table's tasks run at once (the last files, or another table's tasks
+sharing the slots) the table gets less than its budget, never more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from dynamodb_dr.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
+from dynamodb_dr.restore.args import RestoreArgs
+
+KB = 1024
+
+
+def task_slots(spark_context: Any) -> int:
+    """Tasks the cluster runs at once: ``defaultParallelism``, or, when Spark may add executors
+    (dynamic allocation, as Glue auto scaling does), ``maxExecutors x cores / task.cpus`` if larger."""
+    slots = int(spark_context.defaultParallelism)
+    conf = spark_context.getConf()
+    if (conf.get("spark.dynamicAllocation.enabled") or "false").strip().lower() == "true":
+        max_executors = (conf.get("spark.dynamicAllocation.maxExecutors") or "").strip()
+        cores = (conf.get("spark.executor.cores") or "1").strip()
+        task_cpus = (conf.get("spark.task.cpus") or "1").strip()
+        if max_executors.isdigit() and cores.isdigit() and task_cpus.isdigit() and int(task_cpus) > 0:
+            slots = max(slots, int(max_executors) * int(cores) // int(task_cpus))
+    return max(1, slots)
+
+
+def wcu_per_item(billed_size_bytes: int | None, item_count: int | None) -> float:
+    """Write units per item from the export's average item size, rounded up to whole KB (>= 1)."""
+    if not billed_size_bytes or not item_count:
+        return 1.0
+    return float(max(1, math.ceil(billed_size_bytes / item_count / KB)))
+
+
+def table_budget(
+    args: RestoreArgs, describe_table_response: Mapping[str, Any] | None, *, write_units_per_item: float = 1.0
+) -> float:
+    """The table's write budget in items/s (see the module docstring)."""
+    budgets: list[float] = []
+    if args.max_write_rate is not None:
+        budgets.append(args.max_write_rate)
+    if args.write_rate_percent is not None:
+        if describe_table_response is None:
+            raise ValueError("write_rate_percent needs the target's DescribeTable response")
+        budgets.append(
+            capacity_budget(describe_table_response, args.write_rate_percent, wcu_per_item=write_units_per_item)
+        )
+    return min(budgets) if budgets else float(DEFAULT_ON_DEMAND_WRITE_UNITS)
+
+
+def concurrent_writers(files_to_write: int, slots: int) -> int:
+    """Tasks of one table that can run at once."""
+    return max(0, min(files_to_write, slots))
