@@ -337,7 +337,7 @@ def _prepare(
     )
     result.write_rate_budget = round(budget, 3)
     result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots)
-    table.write_rate = budget / max(result.write_tasks, 1)
+    table.write_rate = write_rate.task_ceiling(budget / max(result.write_tasks, 1))
     logger.info(
         "resuming restore" if progress.resumed else "restore of table starting",
         extra={
@@ -350,6 +350,7 @@ def _prepare(
             "write_rate_budget": result.write_rate_budget,
             "write_tasks": result.write_tasks,
             "write_rate_per_task": round(table.write_rate, 3),
+            "hold_window_seconds": write_rate.HOLD_WINDOW_SECONDS,
             "cleared_by_earlier_attempt": progress.resumed and bool(state.get("cleared")),
         },
     )

@@ -22,6 +22,7 @@ from dynamodb_dr.errors import DynamoDBDRError, WriteError
 from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_items, spooled, validate_data_file
 from dynamodb_dr.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import ProgressLocation, write_marker
+from dynamodb_dr.restore.write_rate import BURST_SECONDS
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class FileTask:
     max_workers: int = 4
     deadline_seconds: float = 300.0
     write_rate: float | None = None
-    """This task's share of the table's write budget, items/s (the ceiling of its rate limiter)."""
+    """The ceiling (items/s) of this task's rate limiter, from its share of the table's write budget
+    (``write_rate.task_ceiling``)."""
     progress: ProgressLocation | None = None
     """Where to record the file as written (None: no marker, e.g. validation)."""
     run_id: str = ""
@@ -152,7 +154,7 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
     }
     limiter = rate_limiter
     if limiter is None and task.write_rate is not None:
-        limiter = AdaptiveRateLimiter(task.write_rate)
+        limiter = AdaptiveRateLimiter(task.write_rate, burst_seconds=BURST_SECONDS)
     try:
         s3 = make_client("s3")
         dynamodb = make_client("dynamodb", config=client_config(max_pool_connections=max(10, task.max_workers + 2)))

