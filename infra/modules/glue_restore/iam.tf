@@ -55,9 +55,17 @@ data "aws_iam_policy_document" "glue" {
   }
 
   statement {
-    sid       = "WriteRestoreReports"
+    # The restore report beside the manifest, and the progress markers of a resumable restore.
+    sid       = "WriteRestoreReportsAndProgress"
     actions   = ["s3:PutObject"]
-    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/*/restore-reports/*"]
+    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/*/restore-reports/*", "${var.backup_bucket_arn}/${var.exports_prefix}/*/restore-progress/*"]
+  }
+
+  statement {
+    # A finished restore removes its progress markers (DeleteObjects).
+    sid       = "ClearRestoreProgress"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/*/restore-progress/*"]
   }
 
   statement {
