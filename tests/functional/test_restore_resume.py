@@ -1,0 +1,126 @@
+"""A restore killed at a random point (SIGKILL of the driver and everything it started) and run again
+finishes the rest, skips what was written, and leaves the target equal to the backup.
+
+The job runs as a real subprocess (``glue_jobs/restore_job.py`` on local Spark) against the local
+endpoint; the test watches the resume markers appear in S3 and kills the job's process group once
+a random number of data files are done, before all of them are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import restore_job
+
+from local_aws import export_layout
+from tests.support.backups import PREFIX, create_table, data_files, make_backup, put_items
+from tests.support.items import HASH_TABLE_ATTRS, HASH_TABLE_KEYS, every_type_item, scan_all, simple_item
+
+pytestmark = pytest.mark.spark
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "resume-bucket"
+DATE = "2026-03-03"
+FILES = 40
+PER_FILE = 25
+PROGRESS = f"{PREFIX}/{DATE}/restore-progress/"
+
+
+def _keys(s3, prefix: str, suffix: str = "") -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
+    return keys
+
+
+def _job(env: dict[str, str], *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "glue_jobs/restore_job.py", "--BACKUP_BUCKET", BUCKET, "--backup_date", DATE,
+         "--tables", "ledger", "--clear_existing_data", "true", *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+
+def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsys):
+    export_layout.configure(items_per_file=PER_FILE, empty_files=0)
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    create_table(ddb, "ledger", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    put_items(ddb, "ledger", [every_type_item(f"t{i:04d}") for i in range(50)])
+    for start in range(0, FILES * PER_FILE - 50, 25):
+        ddb.batch_write_item(RequestItems={"ledger": [
+            {"PutRequest": {"Item": simple_item(f"s{i:04d}", i)}} for i in range(start, start + 25)]})
+    backup = scan_all(ddb, "ledger")
+    assert len(backup) == FILES * PER_FILE
+    exported = make_backup(ddb, s3, BUCKET, ["ledger"], DATE)
+    files = {f["dataFileS3Key"]: f["itemCount"] for f in data_files(s3, BUCKET, exported.tables["ledger"])}
+    assert len(files) == FILES
+    # A bad day: items lost, overwritten with other types, junk added.
+    for key in list(backup)[:300]:
+        ddb.delete_item(TableName="ledger", Key={"pk": {"S": key[0]}})
+    put_items(ddb, "ledger", [simple_item(f"junk{i}", i) for i in range(30)] + [{"pk": {"S": "t0001"}, "s": {"N": "1"}}])
+
+    env = {**os.environ, **aws.env, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
+    # 1. Slowly (2 tasks of ~25 items/s: about one file per second each), killed part-way.
+    kill_at = random.Random().randint(2, FILES - 10)
+    first = _job(env, "--max_write_rate", "50")
+    try:
+        deadline = time.monotonic() + 180
+        done: list[str] = []
+        while len(done) < kill_at:
+            assert first.poll() is None, first.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "the first run wrote no files in time"
+            time.sleep(0.1)
+            done = _keys(s3, PROGRESS, ".done")
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    time.sleep(1.0)  # a marker PUT in flight when the job died lands now or never
+    markers = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in _keys(s3, PROGRESS, ".done")]
+    marked = {m["data_file"]: m["items"] for m in markers}
+    assert kill_at <= len(marked) < FILES, (kill_at, len(marked))
+    assert all(files[key] == items for key, items in marked.items())
+    assert len(ddb.list_backups(TableName="ledger")["BackupSummaries"]) == 1
+
+    # 2. The same restore again: skips the marked files, writes the others, does not clear again.
+    second = _job(env)
+    out, err = second.communicate(timeout=240)
+    assert second.returncode == 0, err.decode()[-3000:]
+    report = json.loads(out)
+    result = report["tables"]["ledger"]
+    assert result["resumed"] is True and result["status"] == "SUCCEEDED"
+    assert result["files_skipped"] == len(marked) and result["items_skipped"] == sum(marked.values())
+    assert result["files_written"] == FILES - len(marked)
+    assert result["items_written"] == sum(n for key, n in files.items() if key not in marked)
+    backups = ddb.list_backups(TableName="ledger")["BackupSummaries"]
+    assert [b["BackupArn"] for b in backups] == [result["backup_arn"]]  # the first run's, not a new one
+    assert scan_all(ddb, "ledger") == backup  # item by item, type by type: no junk, nothing cleared twice
+    progress = [json.loads(line) for line in err.decode().splitlines()
+                if line.startswith("{") and json.loads(line).get("message") == "restore progress"]
+    assert progress and progress[-1]["files_skipped"] == len(marked) and progress[-1]["files_done"] == FILES
+    assert progress[-1]["items_done"] == progress[-1]["items_total"] == FILES * PER_FILE
+    assert _keys(s3, PROGRESS, ".done") == []  # finished: markers gone
+
+    # 3. A second bad day, same backup: a fresh, full restore, not a no-op.
+    ddb.put_item(TableName="ledger", Item={"pk": {"S": "junk-again"}})
+    ddb.delete_item(TableName="ledger", Key={"pk": {"S": "t0002"}})
+    capsys.readouterr()
+    code = restore_job.main(
+        ["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "ledger", "--clear_existing_data", "true"],
+        spark=spark,
+    )
+    third = json.loads(capsys.readouterr().out)["tables"]["ledger"]
+    assert code == 0, third
+    assert third["resumed"] is False and third["files_skipped"] == 0 and third["items_written"] == FILES * PER_FILE
+    assert len(ddb.list_backups(TableName="ledger")["BackupSummaries"]) == 2  # a new safety backup
+    assert third["cleared_items"] == FILES * PER_FILE  # the restored items + junk-again - t0002
+    assert scan_all(ddb, "ledger") == backup
