@@ -203,7 +203,8 @@ def run_restore(
 
     # 4. Per table: resume or start fresh; create, or back up and clear, the target (once per
     #    restore); the write budget.
-    slots = write_rate.task_slots(spark.sparkContext)
+    sc = spark.sparkContext
+    slots = write_rate.task_slots(sc.defaultParallelism, dict(sc.getConf().getAll()))
     for table in live:
         try:
             _prepare(table, args, manifest.backup_date, s3, dynamodb, report.run_id, slots)

@@ -41,11 +41,11 @@ BURST_SECONDS = 0.1
 """The rate limiter's bucket: at most this many seconds' worth of items at once after an idle spell."""
 
 
-def task_slots(spark_context: Any) -> int:
+def task_slots(default_parallelism: int, conf: Mapping[str, str]) -> int:
     """Tasks the cluster runs at once: ``defaultParallelism``, or, when Spark may add executors
-    (dynamic allocation, as Glue auto scaling does), ``maxExecutors x cores / task.cpus`` if larger."""
-    slots = int(spark_context.defaultParallelism)
-    conf = spark_context.getConf()
+    (dynamic allocation, as Glue auto scaling does), ``maxExecutors x cores / task.cpus`` if larger.
+    ``conf`` is the Spark configuration (``dict(sc.getConf().getAll())``)."""
+    slots = int(default_parallelism)
     if (conf.get("spark.dynamicAllocation.enabled") or "false").strip().lower() == "true":
         max_executors = (conf.get("spark.dynamicAllocation.maxExecutors") or "").strip()
         cores = (conf.get("spark.executor.cores") or "1").strip()

@@ -350,8 +350,19 @@ def test_command_line_restores_and_exits_zero(clients):
     report = json.loads(done.stdout)
     assert report["statusCode"] == 200 and report["tables"]["users"]["items_written"] == 5
     assert_same_items(ddb, "users", users)
-    assert any(json.loads(line).get("message") == "restore progress"
-               for line in done.stderr.decode().splitlines() if line.startswith("{"))
+    stderr = done.stderr.decode().splitlines()
+    progress = [json.loads(line) for line in stderr
+                if line.startswith("{") and json.loads(line).get("message") == "restore progress"]
+    assert progress, stderr[-20:]
+    last = progress[-1]  # logged as the write stage ends
+    assert (last["table"], last["target_table"]) == ("users", "users")
+    assert (last["files_done"], last["files_total"], last["items_done"], last["items_total"]) == (3, 3, 5, 5)
+    assert last["items_per_second"] > 0 and last["eta_seconds"] == 0 and last["elapsed_seconds"] > 0
+    # The human-readable summary after the JSON log lines.
+    summary = stderr[stderr.index(next(line for line in stderr if line.startswith("restore of backup"))):]
+    assert summary[0] == f"restore of backup {DATE}: statusCode 200"
+    assert summary[1].split() == ["table", "target", "status", "items", "skipped", "files", "seconds", "items/s"]
+    assert summary[3].split()[:6] == ["users", "users", "SUCCEEDED", "5/5", "0", "3/3"]
 
 
 def test_clear_table_works_in_bounded_rounds(clients):

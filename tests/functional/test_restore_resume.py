@@ -91,6 +91,16 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     assert all(files[key] == items for key, items in marked.items())
     assert len(ddb.list_backups(TableName="ledger")["BackupSummaries"]) == 1
 
+    # A dry run says what a resumed run would skip, and writes no marker or state.
+    before = {k: s3.head_object(Bucket=BUCKET, Key=k)["ETag"] for k in _keys(s3, PROGRESS)}
+    capsys.readouterr()
+    restore_job.main(["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "ledger",
+                      "--clear_existing_data", "true", "--dry_run", "true"], spark=spark)
+    dry = json.loads(capsys.readouterr().out)["tables"]["ledger"]
+    assert dry["would_skip_files"] == len(marked) and dry["would_clear"] is False  # cleared by the first attempt
+    assert dry["would_write"] == FILES * PER_FILE - sum(marked.values())
+    assert {k: s3.head_object(Bucket=BUCKET, Key=k)["ETag"] for k in _keys(s3, PROGRESS)} == before
+
     # 2. The same restore again: skips the marked files, writes the others, does not clear again.
     second = _job(env)
     out, err = second.communicate(timeout=240)
