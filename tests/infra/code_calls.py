@@ -22,6 +22,9 @@ How a client's service is known (in this order; the first that answers wins)
     so an unattributed call can never pass silently.
 
 Paginators and waiters count as the operation they call (botocore's paginator and waiter models).
+``getattr(client, name)`` counts as the operations named by string literals in that module. A
+request the code signs and sends itself is found by its ``X-Amz-Target`` string literal
+(``"DynamoDB_20120810.BatchWriteItem"``), mapped to its service by botocore's ``targetPrefix``.
 """
 
 from __future__ import annotations
@@ -463,6 +466,8 @@ def analyze(entry: Path) -> Analysis:
         for name in _env_reads(module, reach, node):
             env.setdefault(name, f"{_rel(module.path)}:{getattr(node, 'lineno', 0)}")
         for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and (raw := _raw_target(sub.value)):
+                calls.append(Call(*raw, f"{_rel(module.path)}:{sub.lineno}"))
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "getattr":
                 calls.extend(_getattr_call(module, sub, bindings[module.name]))
             if not (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)):
@@ -470,6 +475,27 @@ def analyze(entry: Path) -> Analysis:
             calls.extend(_client_call(module, reach, sub, bindings[module.name], services, project_methods))
     modules = sorted(m for m, _ in reach.units if m != "__entry__")
     return Analysis(entry=entry, modules=sorted(set(modules)), calls=calls, env_reads=env, services=services)
+
+
+@cache
+def _target_prefixes() -> dict[str, str]:
+    """JSON-protocol target prefix (``DynamoDB_20120810``) -> service."""
+    out = {}
+    for service in SERVICES:
+        prefix = _session().get_service_model(service).metadata.get("targetPrefix")
+        if prefix:
+            out[prefix] = service
+    return out
+
+
+def _raw_target(value: str) -> tuple[str, str] | None:
+    """``"DynamoDB_20120810.BatchWriteItem"`` (an X-Amz-Target header of a request the code signs and
+    sends itself, without a client method) -> ("dynamodb", "BatchWriteItem")."""
+    prefix, dot, operation = value.partition(".")
+    service = _target_prefixes().get(prefix) if dot else None
+    if service and operation in _session().get_service_model(service).operation_names:
+        return service, operation
+    return None
 
 
 def _getattr_call(module: Module, call: ast.Call, bindings: dict[str, str]) -> list[Call]:

@@ -245,10 +245,15 @@ def test_analysis_finds_calls_paginators_waiters_and_dynamic_operations(tmp_path
             table_store.get_waiter("table_not_exists").wait(TableName="t")
             operation = "put_item" if event else "delete_item"
             getattr(table_store, operation)(TableName="t")
+            send_signed({"X-Amz-Target": "DynamoDB_20120810.BatchWriteItem"})
+
+        def send_signed(headers):
+            pass
         """,
     )
     found = set(analyze(entry).operations())
     assert found == {
+        ("dynamodb", "BatchWriteItem"),
         ("s3", "DeleteObject"),
         ("s3", "ListObjectsV2"),
         ("dynamodb", "DescribeTable"),
