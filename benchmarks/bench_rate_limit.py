@@ -6,6 +6,8 @@ tasks)`` and ``threads`` writer threads sending batches of 25. Printed:
 
 * held: items/s achieved over the whole run as a share of the budget (goal >= 90%), and the most
   items in any 5-second window as a share of 5 s of budget (goal <= 105%);
+* through the job's writer: ``BatchWriter`` + ``AdaptiveRateLimiter`` per task against the local
+  endpoint (``run_endpoint_budget``; the budget must stay below what moto can take, ~1k items/s);
 * throttled: the same, against a simulated table that accepts only ``accept_percent`` of the budget
   (its own token bucket, shared by all tasks; a batch it cannot take is "throttled": the writer calls
   ``on_throttled`` and re-sends it). The achieved rate should settle just under what the table takes.
@@ -110,6 +112,85 @@ def run_budget(
     if table_accepts:
         name += f", table accepts {table_accepts:,.0f}"
     return RateRun(name, budget, seconds, sum(counts), throttled[0], max_in_window(times, counts, 5.0), table_accepts)
+
+
+class _Recording:
+    """The task's limiter, recording when each batch is released to the wire."""
+
+    def __init__(self, limiter: AdaptiveRateLimiter, events: list[tuple[float, int]], lock: threading.Lock) -> None:
+        self.limiter, self.events, self.lock = limiter, events, lock
+        self.throttled = 0
+
+    def acquire(self, n_items: int) -> None:
+        self.limiter.acquire(n_items)
+        with self.lock:
+            self.events.append((time.monotonic(), n_items))
+
+    def on_throttled(self) -> None:
+        self.throttled += 1
+        self.limiter.on_throttled()
+
+    def on_success(self, n_items: int) -> None:
+        self.limiter.on_success(n_items)
+
+
+def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seconds: float = 30.0) -> RateRun:
+    """The job's writer (``BatchWriter``, one per task with its own ``AdaptiveRateLimiter`` at
+    ``task_share``) against the endpoint in ``AWS_ENDPOINT_URL``, into a fresh table; the items that
+    landed are counted in the table. The budget must be below what the endpoint can take."""
+    from benchmarks.baseline_seed import count_items
+    from dynamodb_dr.batch_writer import BatchWriter
+    from dynamodb_dr.clients import client_config, make_client
+
+    table_name = "bench-rate"
+    ddb = make_client("dynamodb")
+    if table_name in ddb.list_tables()["TableNames"]:
+        ddb.delete_table(TableName=table_name)
+    ddb.create_table(
+        TableName=table_name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    events: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    reported = [0]
+    pad = "x" * 900
+    stop = time.monotonic() + seconds
+
+    def write(writer: BatchWriter, task: int, thread: int) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            lines = [
+                b'{"Item":{"pk":{"S":"r-%d-%d-%d"},"pad":{"S":"%s"}}}' % (task, thread, n + i, pad.encode())
+                for i in range(BATCH)
+            ]
+            n += BATCH
+            done = writer.write_lines(lines, source=f"rate-task-{task}")
+            with lock:
+                reported[0] += done
+
+    recorders = [_Recording(AdaptiveRateLimiter(task_share(budget, tasks)), events, lock) for _ in range(tasks)]
+    writers = [
+        BatchWriter(make_client("dynamodb", config=client_config(max_pool_connections=threads + 2)), table_name,
+                    rate_limiter=rec)
+        for rec in recorders
+    ]  # fmt: skip
+    workers = [
+        threading.Thread(target=write, args=(writers[t], t, k)) for t in range(tasks) for k in range(threads)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    events.sort()
+    times, counts = [t for t, _ in events], [n for _, n in events]
+    written = count_items(ddb, table_name)
+    if written != reported[0]:
+        raise SystemExit(f"rate run: the writers reported {reported[0]:,} items written but the table holds {written:,}")
+    name = f"{tasks} tasks x {threads} threads, BatchWriter into the local endpoint, budget {budget:,.0f} items/s"
+    throttled = sum(r.throttled for r in recorders)
+    return RateRun(name, budget, elapsed, written, throttled, max_in_window(times, counts, 5.0), None)
 
 
 def report(runs: list[RateRun]) -> str:

@@ -3,13 +3,18 @@
 1. Generates the exports (reused when already there): ``--items`` for the read path (default 1M, the
    issue's) and ``--e2e-items`` for the end-to-end paths (default 20k: the local endpoint is moto, a
    Python server that takes ~1 ms of CPU per ~1 KB item, so 1M items would take hours on 2 cores).
-2. Read path reference lines (items/s per core): ``gzip -dc | wc -l``, Python gunzip + split,
-   json.loads, botocore serialization. (Phase 2 adds the restore job's read → validate → batch path.)
-3. End to end into the same local endpoint (its own process), same data, in the same run: the seed's
-   approach and dynamodump. (Phase 2 adds the restore job.) Client and server CPU are counted apart.
-4. The write-rate budget on a real clock (counting sink; phase 2 runs it through the job).
-5. Memory: peak RSS of a reader going through one 10 MB and one 1 GB data file (uncompressed), each
-   in a fresh process; the reference streaming reader now, the job's reader in phase 2.
+2. Read path (items/s per core): ``gzip -dc | wc -l`` (the floor), Python gunzip + split, the
+   restore job's own read → validate → batch path into a counting sink, json.loads, botocore
+   serialization; ratios to the floor.
+3. Write path: the job's ``write_data_file`` (S3 GET + MD5 + read + batch + signed BatchWriteItem,
+   4 threads) into an HTTP sink (``--write-files`` data files of the read export), with the lean
+   transport and with botocore's call path: the client's CPU per item.
+4. End to end into the same local endpoint (its own process), same data, in the same run: the restore
+   job (glue_jobs/restore_job.py on Spark local[*]), the seed's approach and dynamodump. Client and
+   server CPU are counted apart.
+5. The write-rate budget on a real clock: counting sink, and the job's writer against the endpoint.
+6. Memory: peak RSS of the job's reader going through one 10 MB and one 1 GB data file
+   (uncompressed), each in a fresh process.
 
 Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/results/items-per-core.svg``.
 
@@ -17,6 +22,7 @@ Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/result
     python -m benchmarks.run_all --items 10000000     # the issue's large run
     python -m benchmarks.run_all --only read,rate --items 50000
     python -m benchmarks.run_all --only memory --memory-large 100MB
+    python -m benchmarks.run_all --only write --write-files 100
 """
 
 from __future__ import annotations
@@ -31,12 +37,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import baseline_dynamodump, baseline_seed, bench_memory, bench_rate_limit, bench_read_floor
+from benchmarks import (
+    baseline_dynamodump,
+    baseline_seed,
+    bench_job,
+    bench_memory,
+    bench_rate_limit,
+    bench_read_floor,
+)
 from benchmarks.endpoint import local_endpoint
 from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
 from benchmarks.measure import Result, table
 
-SECTIONS = ("read", "e2e", "rate", "memory")
+SECTIONS = ("read", "write", "e2e", "rate", "memory")
+JOB_READER = "benchmarks.bench_job:job_reader_lines"
 
 
 def machine() -> str:
@@ -49,7 +63,7 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"{model}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
+        f"{model}, {os.cpu_count()} logical cores (nproc), {memory_total()}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
 
@@ -86,8 +100,27 @@ def single_file_export(size: int, root: Path) -> Path:
     return out
 
 
+def load() -> str:
+    """The machine's load while the benchmark ran (it is shared)."""
+    try:
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return "load unknown"
+    return f"load average {one} / {five} / {fifteen} (1 / 5 / 15 min)"
+
+
+def memory_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB RAM"
+    except OSError:
+        pass
+    return "RAM unknown"
+
+
 def e2e_table(results: list[Result]) -> str:
-    """Every path next to the first one (phase 2 puts the restore job first)."""
+    """Every path next to the first one (the restore job)."""
     reference = results[0]
     rows = [
         "| path | items | items/s (wall) | client CPU-s per 1M items | server CPU-s per 1M items | "
@@ -132,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1_000_000, help="read-path export size (default 1M)")
     parser.add_argument("--e2e-items", type=int, default=20_000, help="end-to-end export size (default 20k)")
+    parser.add_argument("--write-files", type=int, default=20, help="data files of the read export for the write path")
+    parser.add_argument("--endpoint-rate-budget", type=float, default=500, help="items/s, below what moto takes")
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
     parser.add_argument("--seed-workers", type=int, default=8, help="threads of the seed's approach")
@@ -153,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Benchmark results",
         "",
         f"Taken {datetime.now(UTC).isoformat(timespec='seconds')} on {machine()}.",
-        "Machine shared with other work while running: treat small differences as noise.",
+        f"Machine shared with other work while running; at the start: {load()}. Treat small differences as noise.",
         "",
     ]
     plotted: list[Result] = []
@@ -162,24 +197,70 @@ def main(argv: list[str] | None = None) -> int:
         export = export_for(args.items, args.items_per_file, args.exports)
         print("read path reference lines ...", flush=True)
         reads = bench_read_floor.run(export, sample=args.sample)
+        print("read path: the job's read → validate → batch ...", flush=True)
+        reads.insert(2, bench_job.read_path(bench_read_floor.data_files(export)))
         section = table(reads, reference=reads[0])
+        job, floor, python_split = reads[2], reads[0], reads[1]
+        section += (
+            f"\n\nThe job's read → validate → batch path: {job.items_per_cpu_second:,.0f} items/s per core = "
+            f"{job.items_per_cpu_second / floor.items_per_cpu_second:.2f}x `gzip -dc | wc -l` and "
+            f"{job.items_per_cpu_second / python_split.items_per_cpu_second:.2f}x Python's gunzip + split "
+            "(goal: >= 0.5x the decompression rate)."
+        )
         report += [f"## Read path, {args.items:,}-item export (json.loads / botocore on a {args.sample:,}-line sample)",
                    "", section, ""]
         print(section, flush=True)
         plotted += reads
 
+    if "write" in only:
+        export = export_for(args.items, args.items_per_file, args.exports)
+        with local_endpoint():
+            print(f"write path: uploading {export} to the local endpoint's S3 (untimed) ...", flush=True)
+            bench_job.upload_export(export, bench_job.make_client("s3"))
+            print(f"write path: the job's write_data_file over {args.write_files} data files ...", flush=True)
+            writes = bench_job.write_path(export, max_files=args.write_files)
+        floor_rows = [r for r in plotted if r.name.startswith(("gzip", "python gzip"))]
+        section = table(writes + floor_rows, reference=writes[0])
+        section += (
+            f"\n\nThe lean transport takes {writes[1].cpu_seconds_per_million / writes[0].cpu_seconds_per_million:.1f}x less "
+            "client CPU per item than botocore's call path for the same bodies. The whole job path (S3 GET + MD5 + "
+            f"gunzip + check + batch + sign + send) runs at {writes[0].items_per_cpu_second:,.0f} items/s per core"
+            + (
+                f" = {writes[0].items_per_cpu_second / floor_rows[0].items_per_cpu_second:.2f}x `gzip -dc | wc -l`."
+                if floor_rows else "."
+            )
+        )
+        report += [f"## Write path: the job's per-file writer into an HTTP sink ({writes[0].items:,} items)", "",
+                   "The sink (benchmarks/http_sink.py) answers at once and keeps connections alive, as DynamoDB "
+                   "does; S3 GETs come from the local endpoint. CPU: this process (all its threads).", "",
+                   section, ""]
+        print(section, flush=True)
+        plotted += writes
+
     if "e2e" in only:
         export = export_for(args.e2e_items, min(args.items_per_file, max(1, args.e2e_items // 10)), args.exports)
         results = []
         with local_endpoint() as endpoint:
+            print(f"end to end: the restore job ({args.e2e_items:,} items) ...", flush=True)
+            results.append(bench_job.restore_job(export, endpoint))
+            endpoint.reset()
             print(f"end to end: seed approach ({args.e2e_items:,} items) ...", flush=True)
             results.append(baseline_seed.run(export, endpoint, workers=args.seed_workers))
             endpoint.reset()
             print(f"end to end: dynamodump ({args.e2e_items:,} items) ...", flush=True)
             results.append(baseline_dynamodump.run(export, endpoint))
         section = e2e_table(results)
+        job = results[0]
+        workers = float(job.extra["python_worker_cpu_seconds"])
+        section += (
+            f"\n\nThe restore job's client CPU is its whole process tree ({job.extra['processes']} processes): "
+            f"Python workers {workers:,.1f} s ({workers / job.items * 1e6:,.0f} CPU-s per 1M items), JVM "
+            f"{float(job.extra['jvm_cpu_seconds']):,.1f} s, the rest the driver; Spark's start-up is a fixed cost "
+            "that a small run cannot amortize."
+        )
         report += [f"## End to end into the local endpoint, {args.e2e_items:,} items", "",
-                   "Client CPU: the restoring process (and its children); server CPU: the moto server process.",
+                   "Client CPU: the restoring process (and its children; for the job its whole process tree, "
+                   "polled from /proc); server CPU: the moto server process.",
                    "", section, ""]
         print(section, flush=True)
         plotted += results
@@ -187,8 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     if "rate" in only:
         print(f"write-rate budget, {args.rate_seconds:.0f} s per run ...", flush=True)
         runs = bench_rate_limit.run(args.rate_budget, seconds=args.rate_seconds)
+        with local_endpoint():
+            print(f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
+                  flush=True)
+            runs.append(bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds))
         section = bench_rate_limit.report(runs)
-        report += ["## Write-rate budget (real clock, counting sink)", "",
+        report += ["## Write-rate budget (real clock: counting sink, then the job's writer into the local endpoint)",
+                   "",
                    "Goal: achieved >= 90% of the budget, no 5-second window above 105%.", "", section, ""]
         print(section, flush=True)
 
@@ -196,13 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         small = single_file_export(args.memory_small, args.exports)
         large = single_file_export(args.memory_large, args.exports)
         print("memory: peak RSS per data file ...", flush=True)
-        section = bench_memory.report(bench_memory.run(small, large))
+        section = bench_memory.report(bench_memory.run(small, large, reader=JOB_READER), reader=JOB_READER)
         report += ["## Memory: peak RSS reading one data file", "", section, ""]
         print(section, flush=True)
 
-    report += ["## Not measured yet (phase 2)", "",
-               "The restore job's own read → validate → batch path and its end-to-end restore, its reader in "
-               "the memory benchmark, and the budget held through the job against the endpoint.", ""]
+    report += [f"At the end: {load()}.", ""]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.md").write_text("\n".join(report))
     if plotted:
