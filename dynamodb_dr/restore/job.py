@@ -182,23 +182,7 @@ def run_restore(
     # 3. Dry run: report what would be written (the resume store is only read).
     if args.dry_run:
         for table in live:
-            assert table.export is not None
-            table.result.status = VALIDATED
-            table.result.would_create = table.target is not None and not table.target.exists
-            table.result.would_clear = args.clear_existing_data and not table.result.would_create
-            skip: frozenset[str] = frozenset()
-            try:
-                progress = resume.inspect(s3, _location(args, manifest.backup_date, table), table.export.files,
-                                          resume=args.resume)
-                cleared = progress.state.get("cleared", False)
-                skip = progress.done if not (table.result.would_clear and not cleared) else frozenset()
-                table.result.would_clear = table.result.would_clear and not cleared
-            except ClientError as exc:
-                report.warnings.append(f"could not read the restore progress of {table.selection.source}: {exc}")
-            table.result.would_skip_files = len(skip)
-            table.result.would_write = table.result.items_read - sum(
-                f.item_count for f in table.export.files if f.key in skip
-            )
+            _dry_run(table, args, manifest.backup_date, s3, report)
         return _finish(report, tables, s3, args)
 
     # 4. Per table: resume or start fresh; create, or back up and clear, the target (once per
@@ -291,6 +275,28 @@ def _location(args: RestoreArgs, backup_date: str, table: _Table) -> resume.Prog
         table.selection.target,
         table.export.summary.export_arn,
     )
+
+
+def _dry_run(table: _Table, args: RestoreArgs, backup_date: str, s3: Any, report: RestoreReport) -> None:
+    """What a real run would do to the table, from the checks and the resume store (read only)."""
+    assert table.target is not None and table.export is not None
+    result = table.result
+    result.status = VALIDATED
+    result.would_create = not table.target.exists
+    result.would_clear = args.clear_existing_data and not result.would_create
+    done: frozenset[str] = frozenset()
+    if not result.would_create:
+        try:
+            progress = resume.inspect(s3, _location(args, backup_date, table), table.export.files, resume=args.resume)
+        except ClientError as exc:
+            report.warnings.append(f"could not read the restore progress of {table.selection.source}: {exc}")
+        else:
+            if progress.state.get("cleared"):
+                result.would_clear = False  # an earlier attempt of this restore cleared it
+            if not result.would_clear:  # clearing would delete what the earlier attempt wrote
+                done = progress.done
+    result.would_skip_files = len(done)
+    result.would_write = result.items_read - sum(f.item_count for f in table.export.files if f.key in done)
 
 
 def _prepare(

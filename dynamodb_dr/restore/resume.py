@@ -26,6 +26,7 @@ next run does:
 * ``IN_PROGRESS`` (an attempt started and did not finish the table) and ``--resume true``: resume.
 * missing, ``SUCCEEDED`` or ``--resume false``: a fresh restore; markers left from before are
   deleted first. So a second bad day restoring the same backup is a full restore, not a no-op.
+  Only "an earlier attempt created the target" is kept (PITR is still to be turned on for it).
 
 A resumed run whose target no longer exists starts the table fresh (the markers describe items that
 are gone); a run that clears the target discards the markers first (clearing deletes those items).
@@ -179,12 +180,15 @@ def begin(
 ) -> TableProgress:
     """Resume the table's restore when an earlier attempt left it IN_PROGRESS (and ``resume``), else
     start fresh. A missing target cannot be resumed: what the markers describe is gone."""
-    progress = inspect(s3, location, data_files, resume=resume)
-    if progress.resumed and target_exists:
-        progress.state.setdefault("attempts", []).append(run_id)
-        save_state(s3, location, progress.state)
-        return progress
-    return start_fresh(s3, location, run_id, attempts=[run_id])
+    previous = read_state(s3, location) or {}
+    if resume and target_exists and previous.get("status") == IN_PROGRESS:
+        previous.setdefault("attempts", []).append(run_id)
+        save_state(s3, location, previous)
+        return TableProgress(location, previous, completed_files(s3, location, data_files), resumed=True)
+    # An unfinished attempt that created the target (still there) is remembered: PITR is turned on
+    # for it when this restore succeeds, as for a table created now.
+    created = bool(target_exists and previous.get("created") and previous.get("status") == IN_PROGRESS)
+    return start_fresh(s3, location, run_id, attempts=[run_id], **({"created": True} if created else {}))
 
 
 def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:

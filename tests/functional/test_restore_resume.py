@@ -8,6 +8,9 @@ a random number of data files are done, before all of them are.
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
 import json
 import os
 import random
@@ -134,3 +137,54 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     assert len(ddb.list_backups(TableName="ledger")["BackupSummaries"]) == 2  # a new safety backup
     assert third["cleared_items"] == FILES * PER_FILE  # the restored items + junk-again - t0002
     assert scan_all(ddb, "ledger") == backup
+
+
+def _replace_data_file(s3, key: str, data: bytes, manifest_files_key: str) -> None:
+    """Store ``data`` as data file ``key`` with a matching md5Checksum in manifest-files.json."""
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    entries = [json.loads(x) for x in s3.get_object(Bucket=BUCKET, Key=manifest_files_key)["Body"].read().splitlines()]
+    for entry in entries:
+        if entry["dataFileS3Key"] == key:
+            entry["md5Checksum"] = base64.b64encode(hashlib.md5(data).digest()).decode()
+    s3.put_object(Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode())
+
+
+def _run(capsys, spark, *argv: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = restore_job.main(["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, *argv], spark=spark)
+    return code, json.loads(capsys.readouterr().out)["tables"]["users"]
+
+
+def test_a_failed_file_is_all_the_next_run_writes_and_resume_false_starts_over(aws, spark, capsys):
+    export_layout.configure(items_per_file=5, empty_files=0)
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    put_items(ddb, "users", [simple_item(f"u{i:02d}", i) for i in range(20)])
+    expected = scan_all(ddb, "users")
+    table_backup = make_backup(ddb, s3, BUCKET, ["users"], DATE).tables["users"]
+    bad_key = data_files(s3, BUCKET, table_backup)[2]["dataFileS3Key"]
+    original = s3.get_object(Bucket=BUCKET, Key=bad_key)["Body"].read()
+    # The file passes every check (MD5, gzip, count) but DynamoDB rejects one of its items (> 400 KB).
+    lines = gzip.decompress(original).splitlines()
+    lines[0] = lines[0][:-2] + b',"blob":{"S":"' + b"x" * 410_000 + b'"}}}'
+    _replace_data_file(s3, bad_key, gzip.compress(b"\n".join(lines) + b"\n"), table_backup.manifest_files_key)
+    argv = ("--target_tables", "users:users_copy", "--create_missing_tables", "true")
+
+    code, first = _run(capsys, spark, *argv)
+    assert code == 1 and first["status"] == "FAILED" and first["created"] is True
+    assert (first["files_written"], first["items_written"], first["resumed"]) == (3, 15, False)
+    assert bad_key in first["errors"][0] and "Item size has exceeded" in first["errors"][0]
+    assert len(_keys(s3, PROGRESS, ".done")) == 3
+
+    code, fresh = _run(capsys, spark, *argv, "--resume", "false")  # starts over: every file written again
+    assert code == 1 and (fresh["resumed"], fresh["files_skipped"], fresh["items_written"]) == (False, 0, 15)
+
+    _replace_data_file(s3, bad_key, original, table_backup.manifest_files_key)  # the cause is fixed
+    code, resumed = _run(capsys, spark, *argv)
+    assert code == 0, resumed
+    assert (resumed["resumed"], resumed["files_skipped"], resumed["items_skipped"]) == (True, 3, 15)
+    assert (resumed["files_written"], resumed["items_written"], resumed["created"]) == (1, 5, True)
+    assert scan_all(ddb, "users_copy") == expected
+    pitr = ddb.describe_continuous_backups(TableName="users_copy")["ContinuousBackupsDescription"]
+    assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"  # created by run 1
