@@ -7,7 +7,8 @@
   uploaded untimed); DynamoDB is ``benchmarks.http_sink`` (``AWS_ENDPOINT_URL_DYNAMODB``), so the
   client's own CPU per item is measured without the emulator's cost on the same cores. The same run
   sends the same bodies through botocore's call path (``client.batch_write_item`` with the prepared
-  body swapped in, as the writer did before) for the comparison that chose the transport.
+  body swapped in, as the writer did before) for the comparison that chose the transport, and the
+  seed's approach (boto3 ``batch_writer``) into the same sink: per-item client CPU on equal footing.
 * ``restore_job``: ``glue_jobs/restore_job.py`` as a child process (Spark ``local[*]``) against the
   local endpoint. CPU = the whole process tree (driver Python, its JVM, the Python workers): /proc
   is polled every 0.2 s and the last utime+stime seen for every pid of the tree is summed (a process
@@ -109,9 +110,12 @@ def upload_export(export_root: Path, s3: Any, bucket: str = DEFAULT_BUCKET) -> N
         s3.upload_file(str(path), bucket, path.relative_to(export_root).as_posix())
 
 
-def write_path(export_root: Path, *, max_workers: int = 4, max_files: int | None = None) -> list[Result]:
+def write_path(
+    export_root: Path, *, max_workers: int = 4, max_files: int | None = None, seed_workers: int = 8
+) -> list[Result]:
     """The job's per-file writer (real ``write_data_file``) into the HTTP sink; S3 from the local
-    endpoint (already in ``AWS_ENDPOINT_URL``, export uploaded by the caller)."""
+    endpoint (already in ``AWS_ENDPOINT_URL``, export uploaded by the caller). Then the seed's
+    approach into the same sink (``seed_workers`` threads; 0 skips it)."""
     manifest = backup_manifest(export_root)
     (table_name, backup), = manifest.tables.items()
     s3 = make_client("s3")
@@ -138,9 +142,27 @@ def write_path(export_root: Path, *, max_workers: int = 4, max_files: int | None
                 if received != written:
                     raise SystemExit(f"the sink received {received:,} items but the writer reported {written:,}")
                 results.append(result)
+            if seed_workers:
+                results.append(_seed_into_sink(export_root, sink, table_name, len(files), seed_workers))
         finally:
             os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
     return results
+
+
+def _seed_into_sink(export_root: Path, sink: Any, table_name: str, n_files: int, workers: int) -> Result:
+    """The seed's approach (``baseline_seed``) into the same sink, over the same data files (read
+    from the local export: no S3 GET in its number)."""
+    from benchmarks.baseline_seed import restore_like_the_seed
+
+    files = data_files(export_root)[:n_files]
+    before = sink.counts()["items"]
+    start = snapshot()
+    sent = restore_like_the_seed(files, table_name, workers)
+    result = since(start, f"seed: boto3 batch_writer, {workers} threads (HTTP sink)", sent)
+    received = sink.counts()["items"] - before
+    if received != sent:
+        raise SystemExit(f"the sink received {received:,} items but the seed path sent {sent:,}")
+    return result
 
 
 # --- the real job, end to end ------------------------------------------------------------------

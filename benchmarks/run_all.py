@@ -218,12 +218,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"write path: uploading {export} to the local endpoint's S3 (untimed) ...", flush=True)
             bench_job.upload_export(export, bench_job.make_client("s3"))
             print(f"write path: the job's write_data_file over {args.write_files} data files ...", flush=True)
-            writes = bench_job.write_path(export, max_files=args.write_files)
+            writes = bench_job.write_path(export, max_files=args.write_files, seed_workers=args.seed_workers)
         floor_rows = [r for r in plotted if r.name.startswith(("gzip", "python gzip"))]
         section = table(writes + floor_rows, reference=writes[0])
         section += (
             f"\n\nThe lean transport takes {writes[1].cpu_seconds_per_million / writes[0].cpu_seconds_per_million:.1f}x less "
-            "client CPU per item than botocore's call path for the same bodies. The whole job path (S3 GET + MD5 + "
+            "client CPU per item than botocore's call path for the same bodies"
+            + (
+                f", and {writes[2].cpu_seconds_per_million / writes[0].cpu_seconds_per_million:.1f}x less than the "
+                "seed's approach into the same sink"
+                if len(writes) > 2 else ""
+            )
+            + ". The whole job path (S3 GET + MD5 + "
             f"gunzip + check + batch + sign + send) runs at {writes[0].items_per_cpu_second:,.0f} items/s per core"
             + (
                 f" = {writes[0].items_per_cpu_second / floor_rows[0].items_per_cpu_second:.2f}x `gzip -dc | wc -l`."
