@@ -33,7 +33,7 @@ pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "resume-bucket"
 DATE = "2026-03-03"
-FILES = 40
+FILES = 16
 PER_FILE = 25
 PROGRESS = f"{PREFIX}/{DATE}/restore-progress/"
 
@@ -74,7 +74,7 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
 
     env = {**os.environ, **aws.env, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
     # 1. Slowly (2 tasks of ~25 items/s: about one file per second each), killed part-way.
-    kill_at = random.Random().randint(2, FILES - 10)
+    kill_at = random.Random().randint(2, FILES - 6)
     first = _job(env, "--max_write_rate", "50")
     try:
         deadline = time.monotonic() + 180
