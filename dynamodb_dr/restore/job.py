@@ -299,6 +299,17 @@ def _dry_run(table: _Table, args: RestoreArgs, backup_date: str, s3: Any, report
     result.would_write = result.items_read - sum(f.item_count for f in table.export.files if f.key in done)
 
 
+def _budget(args: RestoreArgs, dynamodb: Any, table: _Table) -> float:
+    """The table's write budget in items/s (``write_rate``)."""
+    describe = (
+        dynamodb.describe_table(TableName=table.selection.target) if args.write_rate_percent is not None else None
+    )
+    backup = table.selection.backup
+    return write_rate.table_budget(
+        args, describe, write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count)
+    )
+
+
 def _prepare(
     table: _Table, args: RestoreArgs, backup_date: str, s3: Any, dynamodb: Any, run_id: str, slots: int
 ) -> None:
@@ -306,6 +317,8 @@ def _prepare(
     assert table.target is not None and table.definition is not None and table.export is not None
     result, target = table.result, table.selection.target
     location = _location(args, backup_date, table)
+    # The budget of an existing target first: a capacity problem fails the table before anything changes.
+    budget = _budget(args, dynamodb, table) if table.target.exists else None
     progress = resume.begin(
         s3, location, table.export.files, resume=args.resume, run_id=run_id, target_exists=table.target.exists
     )
@@ -337,11 +350,8 @@ def _prepare(
     result.files_skipped = len(table.export.files) - len(table.to_write)
     result.items_skipped = sum(f.item_count for f in table.export.files if f.key in progress.done)
 
-    describe = dynamodb.describe_table(TableName=target) if args.write_rate_percent is not None else None
-    backup = table.selection.backup
-    budget = write_rate.table_budget(
-        args, describe, write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count)
-    )
+    if budget is None:
+        budget = _budget(args, dynamodb, table)
     result.write_rate_budget = round(budget, 3)
     result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots)
     table.write_rate = write_rate.task_ceiling(budget / max(result.write_tasks, 1))

@@ -102,3 +102,29 @@ def test_a_table_budget_is_held_across_two_tasks(aws, spark, capsys):
     # The floor depends on the machine keeping up: 90% is the benchmark's figure, here a looser bound
     # (task start-up between files and a loaded shared CI machine take a few percent).
     assert achieved >= 0.8 * BUDGET
+
+
+def test_write_rate_percent_reads_the_targets_capacity_and_the_smaller_budget_wins(aws, spark, capsys):
+    export_layout.configure(items_per_file=5, empty_files=0)
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    create_table(ddb, "events", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    _seed(ddb, "events", 20)
+    make_backup(ddb, s3, BUCKET, ["events"], DATE)
+    ddb.create_table(
+        TableName="events_copy", KeySchema=HASH_TABLE_KEYS, AttributeDefinitions=HASH_TABLE_ATTRS,
+        BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 40},
+    )
+
+    capsys.readouterr()
+    code = restore_job.main(
+        ["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "events", "--target_tables",
+         "events:events_copy", "--write_rate_percent", "50", "--max_write_rate", "1000"],
+        spark=spark,
+    )
+    result = json.loads(capsys.readouterr().out)["tables"]["events"]
+
+    assert code == 0, result
+    assert result["write_rate_budget"] == 20  # 50% of 40 WCU, items under 1 KB; smaller than 1000
+    assert result["write_tasks"] == 2 and result["items_written"] == 20
+    assert ddb.scan(TableName="events_copy", Select="COUNT")["Count"] == 20
