@@ -44,6 +44,7 @@ from benchmarks import (
     bench_memory,
     bench_rate_limit,
     bench_read_floor,
+    bench_transport,
 )
 from benchmarks.endpoint import local_endpoint
 from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
@@ -236,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                 if floor_rows else "."
             )
         )
+        print("write path: client CPU per call of each way of sending ...", flush=True)
+        section += "\n\n" + bench_transport.report(bench_transport.run(2000))
         report += [f"## Write path: the job's per-file writer into an HTTP sink ({writes[0].items:,} items)", "",
                    "The sink (benchmarks/http_sink.py) answers at once and keeps connections alive, as DynamoDB "
                    "does; S3 GETs come from the local endpoint. CPU: this process (all its threads).", "",

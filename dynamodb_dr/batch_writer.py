@@ -5,16 +5,18 @@ byte concatenation and never goes through Python values (a ``B`` with non-UTF-8 
 ``N`` or a nested ``BS`` stay exactly as exported).
 
 Why not send it through ``client.batch_write_item``: measured (docs/benchmarks.md), botocore's
-per-call machinery (event hooks, endpoint rules, parameter validation, serialization, response
-parsing, user-agent building) cost ~110-130 µs of client CPU per item at 25 items a call, ten times
-the whole read path. So the body goes out on a lean path built from the client's own parts:
+per-call machinery (event hooks, endpoint rules, parameter validation, serialization, its HTTP
+layers, response parsing) cost ~60 µs of client CPU per item at 25 items a call, ten times the whole
+read path; this path takes ~20-24 µs per item for everything a task does. So the body goes out on
+a lean path built from the client's own parts:
 
 * signed with ``botocore.auth.SigV4Auth`` using the client's credential provider chain; credentials
   are frozen per call (``get_frozen_credentials()``), so refreshable credentials (a Glue job role,
   assumed roles) keep working over a long restore;
 * sent to the endpoint the client resolved (``client.meta.endpoint_url``, which honours
-  ``AWS_ENDPOINT_URL``) on the client's own pooled HTTP session (its TLS, proxy, timeout and pool
-  settings);
+  ``AWS_ENDPOINT_URL``) on one kept-alive connection per writer thread, with the client's TLS
+  verification and timeouts (through the client's own pooled HTTP session when a proxy or a client
+  certificate is configured);
 * the small JSON answer is parsed here, after checking its ``x-amz-crc32`` as botocore does.
 
 Retries are this module's (the client's retry handler is not on this path): throttling
@@ -115,9 +117,10 @@ class _Connection:
     """One kept-alive HTTP/1.1 connection (TLS for https) to the endpoint; one per writer thread.
 
     A request is written with one ``sendall`` and the answer read by ``Content-Length`` (or chunked,
-    or to EOF): a few dozen Python calls, where http.client/urllib3/botocore's layers take thousands
-    (measured: 53 µs vs 430 µs per call of client CPU, docs/benchmarks.md). Any socket/TLS failure
-    closes it and raises botocore's ``ConnectionError``, which the writer retries.
+    or to EOF): a few dozen Python calls, where botocore's HTTP session (its headers, urllib3,
+    http.client, email parsing) takes thousands: about half the client CPU of a signed call
+    (``benchmarks/bench_transport.py``). Any socket/TLS failure closes it and raises botocore's
+    ``ConnectionError``, which the writer retries.
     """
 
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, timeouts: tuple[float, float]) -> None:
@@ -239,7 +242,7 @@ class SignedTransport:
     endpoint URL, timeouts and TLS verification. Thread-safe: each thread keeps its own kept-alive
     connection. With a proxy configured (``HTTPS_PROXY``/``HTTP_PROXY`` or the client's config) or a
     client certificate, requests go through the client's own pooled HTTP session instead, which
-    knows how to use them (slower: ~430 µs more CPU per call).
+    knows how to use them (about twice the client CPU per call).
     """
 
     def __init__(self, client: Any) -> None:
