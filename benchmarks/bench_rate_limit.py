@@ -227,3 +227,102 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- through the restore job ---------------------------------------------------------------------
+
+
+class CountingProxy:
+    """A forwarding HTTP endpoint between the job and DynamoDB (the local endpoint) that records when
+    each BatchWriteItem arrived and how many PutRequests it carried: the rate the table really saw."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+        self.events: list[tuple[float, int]] = []
+        lock = threading.Lock()
+        events = self.events
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("X-Amz-Target", "").endswith(".BatchWriteItem"):
+                    with lock:
+                        events.append((time.monotonic(), body.count(b'"PutRequest"')))
+                upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    upstream_connection.request("POST", self.path, body=body, headers=headers)
+                    response = upstream_connection.getresponse()
+                    out = response.read()
+                    self.send_response(response.status)
+                    for name, value in response.getheaders():
+                        if name.lower() not in ("content-length", "connection", "server", "date"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                finally:
+                    upstream_connection.close()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run_job_budget(export_root: object, endpoint: object, budget: float) -> RateRun:
+    """``glue_jobs/restore_job.py --max_write_rate BUDGET`` (Spark local[*]: 2 tasks at once here)
+    restoring ``export_root`` into the local endpoint through ``CountingProxy``. Achieved = items the
+    table received over the span from the first to the last write; the worst 5-second window."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks.baseline_seed import backup_manifest, count_items, create_table
+    from benchmarks.bench_job import ROOT, upload_export
+    from benchmarks.generate_export import DEFAULT_BUCKET, DEFAULT_DATE, DEFAULT_PREFIX
+    from dynamodb_dr.clients import make_client
+
+    root = Path(str(export_root))
+    manifest = backup_manifest(root)
+    (table_name, backup), = manifest.tables.items()
+    upload_export(root, make_client("s3"))
+    ddb = make_client("dynamodb")
+    create_table(ddb, table_name, backup.table_definition or {})
+    proxy = CountingProxy(endpoint.url)  # type: ignore[attr-defined]
+    command = [
+        sys.executable, str(ROOT / "glue_jobs" / "restore_job.py"), "--backup_date", DEFAULT_DATE,
+        "--BACKUP_BUCKET", DEFAULT_BUCKET, "--S3_EXPORTS_PREFIX", DEFAULT_PREFIX, "--max_write_rate", f"{budget:g}",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "glue_jobs")]),
+           "AWS_ENDPOINT_URL_DYNAMODB": proxy.url, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}  # fmt: skip
+    try:
+        with open(root.parent / "restore_job_rate.log", "w") as log:
+            finished = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        proxy.stop()
+    if finished.returncode != 0:
+        raise SystemExit(f"the restore job failed (exit {finished.returncode}); see {root.parent / 'restore_job_rate.log'}")
+    events = sorted(proxy.events)
+    times, counts = [t for t, _ in events], [n for _, n in events]
+    span = max(times[-1] - times[0], 1e-9)
+    restored = count_items(ddb, table_name)
+    if restored != backup.item_count:
+        raise SystemExit(f"the rate-limited job restored {restored:,} items of {backup.item_count:,}")
+    name = f"restore job --max_write_rate {budget:,.0f} (Spark local[*], {backup.item_count:,} items, at the wire)"
+    return RateRun(name, budget, span, sum(counts), 0, max_in_window(times, counts, 5.0), None)

@@ -12,7 +12,8 @@
 4. End to end into the same local endpoint (its own process), same data, in the same run: the restore
    job (glue_jobs/restore_job.py on Spark local[*]), the seed's approach and dynamodump. Client and
    server CPU are counted apart.
-5. The write-rate budget on a real clock: counting sink, and the job's writer against the endpoint.
+5. The write-rate budget on a real clock: counting sink, the job's writer against the endpoint, and
+   the restore job itself with ``--max_write_rate`` (counted at the wire by a forwarding proxy).
 6. Memory: peak RSS of the job's reader going through one 10 MB and one 1 GB data file
    (uncompressed), each in a fresh process.
 
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-items", type=int, default=20_000, help="end-to-end export size (default 20k)")
     parser.add_argument("--write-files", type=int, default=20, help="data files of the read export for the write path")
     parser.add_argument("--endpoint-rate-budget", type=float, default=500, help="items/s, below what moto takes")
+    parser.add_argument("--job-rate-budget", type=float, default=400, help="--max_write_rate of the job's rate run")
+    parser.add_argument("--rate-job-items", type=int, default=20_000, help="items the job restores at the budget (0: skip)")
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
     parser.add_argument("--seed-workers", type=int, default=8, help="threads of the seed's approach")
@@ -281,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
                   flush=True)
             runs.append(bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds))
+        if args.rate_job_items:
+            rate_export = export_for(args.rate_job_items, max(1, args.rate_job_items // 10), args.exports)
+            with local_endpoint() as endpoint:
+                print(f"write-rate budget through the restore job ({args.rate_job_items:,} items) ...", flush=True)
+                runs.append(bench_rate_limit.run_job_budget(rate_export, endpoint, args.job_rate_budget))
         section = bench_rate_limit.report(runs)
         report += ["## Write-rate budget (real clock: counting sink, then the job's writer into the local endpoint)",
                    "",
