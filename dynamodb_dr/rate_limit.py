@@ -20,7 +20,9 @@ ceiling. The writer's protocol is::
   of them, so after an idle spell at most that much is sent at once. A batch larger than the bucket
   is let through by going into debt (later callers wait it off), so in any window of ``W`` seconds at
   most ``rate * (W + burst_seconds) + largest_batch`` items are released. With the defaults (0.1 s,
-  batches of 25) that is within 5% of the budget over 5 s once a task's share is >= 100 items/s.
+  batches of 25) that is within 5% of ``rate`` over 5 s once ``rate`` >= ~170 items/s; a caller that
+  must never exceed a share over 5 s sets the ceiling to ``(share * 5 - 25) / 5.1``, as the restore
+  job does (``dynamodb_dr.restore.write_rate``).
 * AIMD: ``on_throttled`` multiplies the rate by ``decrease_factor`` (at most once per
   ``decrease_interval_seconds``, so a burst of throttled calls that were in flight together counts
   as one congestion signal) and empties the bucket; ``on_success`` raises it by
