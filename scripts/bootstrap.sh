@@ -34,6 +34,12 @@ ensure_java() {
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
   command -v java >/dev/null 2>&1 || { log "java still missing after install"; exit 1; }
+  local after; after="$(java_major || true)"
+  if ! [ "${after:-0}" -ge 17 ] 2>/dev/null; then
+    log "Java 17 is installed, but 'java' on PATH ($(command -v java)) is still version '${after:-unknown}':"
+    log "put /usr/lib/jvm/java-17-openjdk-*/bin first on PATH (or set JAVA_HOME to it) and re-run"
+    exit 1
+  fi
 }
 
 find_python() {
