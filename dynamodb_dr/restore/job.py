@@ -66,31 +66,32 @@ def _stamp_failed(tables: list[_Table]) -> None:
             table.result.seconds = round(now - table.started, 3)
 
 
+def _task(table: _Table, data_file: DataFile, bucket: str, args: RestoreArgs, **write: Any) -> FileTask:
+    assert table.export is not None
+    return FileTask(
+        source=table.selection.source,
+        target=table.selection.target,
+        bucket=bucket,
+        export_arn=table.export.summary.export_arn,
+        data_file=data_file,
+        max_workers=args.max_workers,
+        **write,
+    )
+
+
 def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[FileTask]:
-    return [
-        FileTask(
-            source=t.selection.source,
-            target=t.selection.target,
-            bucket=bucket,
-            export_arn=t.export.summary.export_arn,
-            data_file=f,
-            max_workers=args.max_workers,
-        )
-        for t in tables
-        if t.export is not None
-        for f in t.export.files
-    ]
+    """Validation: every data file of every table."""
+    return [_task(t, f, bucket, args) for t in tables if t.export is not None for f in t.export.files]
 
 
 def _write_tasks(tables: list[_Table], bucket: str, args: RestoreArgs, run_id: str) -> list[FileTask]:
+    """Writing: the files still to write, with each table's rate ceiling and progress location."""
     return [
-        FileTask(
-            source=t.selection.source,
-            target=t.selection.target,
-            bucket=bucket,
-            export_arn=t.export.summary.export_arn,
-            data_file=f,
-            max_workers=args.max_workers,
+        _task(
+            t,
+            f,
+            bucket,
+            args,
             write_rate=t.write_rate,
             progress=t.progress.location if t.progress is not None else None,
             run_id=run_id,
