@@ -9,17 +9,16 @@ fails its table, and the driver reports it; Spark does not retry it blindly.
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
-from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_items, spooled, validate_data_file
+from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_batches, spooled, validate_data_file
 from dynamodb_dr.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import ProgressLocation, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
@@ -63,7 +62,8 @@ def write_data_file(
     completed_files: frozenset[str] | set[str] | None = None,
     on_file_done: Callable[[str, str, int], None] | None = None,
 ) -> FileWriteResult:
-    """Stream one data file into ``writer``'s table, ``max_workers`` batches in flight at a time.
+    """Stream one data file into ``writer``'s table, ``max_workers`` batches in flight at a time (one
+    thread: ``BatchWriter.pipeline``).
 
     MD5 is verified before the first write and the item count after the last (in case the object
     changed since the validation stage). ``completed_files`` (keys to skip) and ``on_file_done``
@@ -72,46 +72,24 @@ def write_data_file(
     if completed_files and data_file.key in completed_files:
         return FileWriteResult(data_file.key, 0, 0, 0, skipped=True)
     read = 0
-    written = 0
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    in_flight = threading.BoundedSemaphore(max_workers * 2)
-
-    def send(batch: list[bytes]) -> None:
-        nonlocal written
-        try:
-            n = writer.write_lines(batch, source=data_file.key)
-            with lock:
-                written += n
-        except BaseException as exc:  # kept and re-raised below: a failed batch is never dropped
-            with lock:
-                errors.append(exc)
-        finally:
-            in_flight.release()
-
     with spooled(s3, bucket, data_file, export_arn) as (path, size):
-        # Leaving the executor waits for every submitted batch: nothing is left in flight.
-        with ThreadPoolExecutor(max_workers=max_workers) as pool:
-            batch: list[bytes] = []
-            for line in iter_items(path, data_file, export_arn):
-                read += 1
-                batch.append(line)
-                if len(batch) == MAX_BATCH_ITEMS:
-                    in_flight.acquire()
-                    pool.submit(send, batch)
-                    batch = []
-                    if errors:
-                        break  # a batch failed for good: stop reading, report it below
-            else:
-                if batch:
-                    in_flight.acquire()
-                    pool.submit(send, batch)
-        if errors:
-            first = errors[0]
-            if isinstance(first, WriteError):
-                first.items_written = written  # type: ignore[attr-defined]
-                first.failed_items = sum(getattr(e, "failed_items", 0) for e in errors)
-            raise first
+        pipeline = writer.pipeline(data_file.key, max_in_flight=max_workers)
+        try:
+            for batch in iter_batches(path, data_file, export_arn, MAX_BATCH_ITEMS):
+                read += len(batch)
+                pipeline.submit(batch)
+                if pipeline.failed:
+                    break  # a batch failed for good: stop reading; finish() reports it
+        except Exception:
+            # The file cannot be read on: let the batches in flight land (or fail), then report this.
+            with contextlib.suppress(WriteError):
+                pipeline.finish()
+            raise
+        except BaseException:  # interrupted: answers still outstanding are abandoned
+            pipeline.close()
+            raise
+        # Waits for every batch in flight: nothing is left half-sent.
+        written = pipeline.finish()
     if read != data_file.item_count:
         raise count_mismatch(data_file, export_arn, read)
     if on_file_done is not None:
