@@ -32,11 +32,13 @@ An item that cannot be written raises ``WriteError`` with the count: nothing is 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
 import json
 import logging
+import queue
 import random
 import select
 import socket
@@ -45,6 +47,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -470,6 +473,15 @@ class WritePipeline:
         self._poll = select.poll()
         self._due: list[tuple[float, int, _Batch]] = []
         self._order = itertools.count()
+        # Through a proxy (botocore's HTTP session, blocking): the exchanges run on a small thread
+        # pool, whose answers come back through a queue and wake the poll through a socket pair.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pooled = 0
+        self._answers: queue.SimpleQueue[tuple[_Batch, dict[str, Any] | BaseException]] = queue.SimpleQueue()
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+
+    def _in_flight(self) -> int:
+        return len(self._busy) + self._pooled
 
     @property
     def failed(self) -> bool:
@@ -480,7 +492,7 @@ class WritePipeline:
         batch = _Batch(batch_body(self.writer.table_name, lines), len(lines), time.monotonic() + self.writer.deadline_seconds)
         while True:
             self._send_due()
-            if len(self._busy) < self.max_in_flight:
+            if self._in_flight() < self.max_in_flight:
                 break
             self._wait()
         self._send(batch)
@@ -489,8 +501,8 @@ class WritePipeline:
         """Wait for every answer, retry and re-send; the items written, or the first ``WriteError``
         (with ``items_written`` and the ``failed_items`` of every failed batch)."""
         try:
-            while self._busy or self._due:
-                if not self._busy:
+            while self._in_flight() or self._due:
+                if not self._in_flight():
                     # Nothing in flight: back off until the next retry is due, then send it.
                     due, _, batch = heapq.heappop(self._due)
                     self.writer._sleep(max(0.0, due - time.monotonic()))
@@ -514,6 +526,13 @@ class WritePipeline:
             connection.close()
         self._busy.clear()
         self._due.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # a proxied exchange cannot be abandoned half-way
+            self._pool, self._pooled = None, 0
+        if self._wake is not None:
+            for end in self._wake:
+                end.close()
+            self._wake = None
 
     # -- sending and receiving ---------------------------------------------------------------------
 
@@ -521,17 +540,13 @@ class WritePipeline:
         if not self._due:
             return
         now = time.monotonic()
-        while self._due and self._due[0][0] <= now and len(self._busy) < self.max_in_flight:
+        while self._due and self._due[0][0] <= now and self._in_flight() < self.max_in_flight:
             self._send(heapq.heappop(self._due)[2])
 
     def _send(self, batch: _Batch) -> None:
         self.writer.rate_limiter.acquire(batch.items)
         if not self.transport.direct:
-            try:
-                outcome: dict[str, Any] | BaseException = self.transport.send(batch.body)
-            except (BotoConnectionError, HTTPClientError, ClientError) as exc:
-                outcome = exc
-            self._outcome(batch, outcome)
+            self._send_pooled(batch)
             return
         try:
             request = self.transport.request_bytes(batch.body)
@@ -551,15 +566,54 @@ class WritePipeline:
         self._busy[fd] = (connection, batch)
         self._poll.register(fd, select.POLLIN)
 
+    def _send_pooled(self, batch: _Batch) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="ddb-write")
+            self._wake = socket.socketpair()
+            self._wake[0].setblocking(False)
+            self._poll.register(self._wake[0].fileno(), select.POLLIN)
+        wake = self._wake
+        assert wake is not None
+
+        def exchange() -> None:
+            try:
+                outcome: dict[str, Any] | BaseException = self.transport.send(batch.body)
+            except (BotoConnectionError, HTTPClientError, ClientError, WriteError) as exc:
+                outcome = exc
+            except Exception as exc:  # anything else botocore raises: reported, never lost
+                outcome = self.transport.connection_error(exc)
+            self._answers.put((batch, outcome))
+            wake[1].send(b"x")
+
+        self._pooled += 1
+        self._pool.submit(exchange)
+
+    def _pooled_answers(self) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(BlockingIOError):
+            self._wake[0].recv(4096)
+        while not self._answers.empty():
+            batch, outcome = self._answers.get()
+            self._pooled -= 1
+            if isinstance(outcome, WriteError):
+                self._fail(batch.items, str(outcome), outcome)
+            else:
+                self._outcome(batch, outcome)
+
     def _wait(self) -> None:
         """Wait for at least one answer (or the next due retry, or a read timeout) and handle it."""
         now = time.monotonic()
-        timeout = min(b.sent_at for _, b in self._busy.values()) + self.transport.read_timeout - now
-        if self._due and len(self._busy) < self.max_in_flight:
+        timeout = self.transport.read_timeout
+        if self._busy:
+            timeout = min(b.sent_at for _, b in self._busy.values()) + self.transport.read_timeout - now
+        if self._due and self._in_flight() < self.max_in_flight:
             timeout = min(timeout, self._due[0][0] - now)
         ready = self._poll.poll(max(0.0, timeout) * 1000.0)
         for fd, _ in ready:
-            self._receive(fd)
+            if self._wake is not None and fd == self._wake[0].fileno():
+                self._pooled_answers()
+            else:
+                self._receive(fd)
         if not ready:
             now = time.monotonic()
             for fd, (connection, batch) in list(self._busy.items()):

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr import malloc
 from dynamodb_dr.errors import ExportDataError
 
 CHUNK_SIZE = 1024 * 1024
@@ -72,13 +73,21 @@ class FileCheck:
     key: str
     items: int
     compressed_bytes: int
+    etag: str | None = None
+    """The ETag of the object version checked (the write stage reads that version only)."""
 
 
-def _get_object(s3: Any, bucket: str, key: str, what: str) -> Any:
+def _get_object(s3: Any, bucket: str, key: str, what: str, if_match: str | None = None) -> Any:
     try:
-        return s3.get_object(Bucket=bucket, Key=key)
+        return s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
+        if if_match and code in ("PreconditionFailed", "412"):
+            raise ExportDataError(
+                f"{what} s3://{bucket}/{key} changed after the validation stage checked it (ETag {if_match} "
+                "no longer matches); nothing more is read from it. Find out what is writing into the backup "
+                "bucket, then re-run the restore."
+            ) from exc
         if code in ("NoSuchKey", "404", "NotFound"):
             raise ExportDataError(
                 f"{what} s3://{bucket}/{key} does not exist; the export is incomplete or was deleted. "
@@ -160,27 +169,56 @@ def _fail(data_file: DataFile, export_arn: str, problem: str) -> ExportDataError
 
 
 @contextmanager
-def spooled(s3: Any, bucket: str, data_file: DataFile, export_arn: str, spool_dir: str | None = None) -> Iterator[tuple[str, int]]:
-    """Download a data file to a temporary spool file, checking its MD5; yields (path, size)."""
-    obj = _get_object(s3, bucket, data_file.key, "data file")
-    digest = hashlib.md5()
+def spooled(
+    s3: Any,
+    bucket: str,
+    data_file: DataFile,
+    export_arn: str,
+    spool_dir: str | None = None,
+    *,
+    verified_etag: str | None = None,
+) -> Iterator[tuple[str, int]]:
+    """Download a data file to a temporary spool file, checking its MD5; yields (path, size).
+
+    With ``verified_etag`` (the ETag of the object version the validation stage already checked:
+    MD5, gzip, item count), that very version is fetched (``If-Match``; any other fails) and its
+    MD5 is not computed a second time; gzip's own CRC-32 still checks every byte decompressed.
+    """
+    with _spool(s3, bucket, data_file, export_arn, spool_dir, verified_etag) as (path, size, _):
+        yield path, size
+
+
+@contextmanager
+def _spool(
+    s3: Any,
+    bucket: str,
+    data_file: DataFile,
+    export_arn: str,
+    spool_dir: str | None,
+    verified_etag: str | None,
+) -> Iterator[tuple[str, int, str | None]]:
+    """``spooled``, also yielding the ETag of the object version read."""
+    obj = _get_object(s3, bucket, data_file.key, "data file", if_match=verified_etag)
+    digest = None if verified_etag else hashlib.md5()
     size = 0
     fd, path = tempfile.mkstemp(prefix="ddb-export-", suffix=".gz", dir=spool_dir)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in obj["Body"].iter_chunks(CHUNK_SIZE):
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        actual = base64.b64encode(digest.digest()).decode("ascii")
-        if actual != data_file.md5:
-            raise _fail(
-                data_file,
-                export_arn,
-                f"MD5 {actual} does not match md5Checksum {data_file.md5} in manifest-files.json "
-                "(the object was changed or corrupted after the export)",
-            )
-        yield path, size
+        if digest is not None:
+            actual = base64.b64encode(digest.digest()).decode("ascii")
+            if actual != data_file.md5:
+                raise _fail(
+                    data_file,
+                    export_arn,
+                    f"MD5 {actual} does not match md5Checksum {data_file.md5} in manifest-files.json "
+                    "(the object was changed or corrupted after the export)",
+                )
+        yield path, size, obj.get("ETag")
     finally:
         os.unlink(path)
 
@@ -308,8 +346,9 @@ def validate_data_file(
     s3: Any, bucket: str, data_file: DataFile, export_arn: str, spool_dir: str | None = None
 ) -> FileCheck:
     """Stream one data file end to end: MD5, gzip integrity, line shape and item count."""
-    with spooled(s3, bucket, data_file, export_arn, spool_dir) as (path, size):
+    malloc.tune_for_streaming()
+    with _spool(s3, bucket, data_file, export_arn, spool_dir, None) as (path, size, etag):
         items = sum(len(batch) for batch in iter_batches(path, data_file, export_arn, size=1000))
     if items != data_file.item_count:
         raise count_mismatch(data_file, export_arn, items)
-    return FileCheck(key=data_file.key, items=items, compressed_bytes=size)
+    return FileCheck(key=data_file.key, items=items, compressed_bytes=size, etag=etag)

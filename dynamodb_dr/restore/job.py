@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,6 +56,8 @@ class _Table:
     to_write: tuple[DataFile, ...] = ()
     write_rate: float | None = None
     """Items/s for each of this table's tasks."""
+    verified: dict[str, str] = field(default_factory=dict)
+    """Data file key -> ETag of the version the validation stage checked."""
 
 
 def _stamp_failed(tables: list[_Table]) -> None:
@@ -95,6 +97,7 @@ def _write_tasks(tables: list[_Table], bucket: str, args: RestoreArgs, run_id: s
             write_rate=t.write_rate,
             progress=t.progress.location if t.progress is not None else None,
             run_id=run_id,
+            verified_etag=t.verified.get(f.key),
         )
         for t in tables
         if t.export is not None
@@ -172,6 +175,8 @@ def run_restore(
         result.bytes += check["bytes"]
         if not check["ok"]:
             result.fail(check["error"])
+        elif check.get("etag"):
+            by_source[check["source"]].verified[check["key"]] = check["etag"]
     live = [t for t in live if not t.result.failed]
     _stamp_failed(tables)
     logger.info(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dynamodb_dr import malloc
 from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
@@ -39,6 +40,9 @@ class FileTask:
     progress: ProgressLocation | None = None
     """Where to record the file as written (None: no marker, e.g. validation)."""
     run_id: str = ""
+    verified_etag: str | None = None
+    """The ETag of the object version the validation stage checked; the write stage reads that
+    version only (If-Match) and does not hash it again."""
 
 
 @dataclass(frozen=True)
@@ -61,18 +65,21 @@ def write_data_file(
     max_workers: int = 4,
     completed_files: frozenset[str] | set[str] | None = None,
     on_file_done: Callable[[str, str, int], None] | None = None,
+    verified_etag: str | None = None,
 ) -> FileWriteResult:
     """Stream one data file into ``writer``'s table, ``max_workers`` batches in flight at a time (one
     thread: ``BatchWriter.pipeline``).
 
-    MD5 is verified before the first write and the item count after the last (in case the object
-    changed since the validation stage). ``completed_files`` (keys to skip) and ``on_file_done``
+    The file's MD5 is verified before the first write, or, given ``verified_etag`` (the version the
+    validation stage checked), that version is read and no other; the item count is checked after
+    the last write. ``completed_files`` (keys to skip) and ``on_file_done``
     (called with table, data file key, items) are the seams for resumable restores.
     """
     if completed_files and data_file.key in completed_files:
         return FileWriteResult(data_file.key, 0, 0, 0, skipped=True)
+    malloc.tune_for_streaming()
     read = 0
-    with spooled(s3, bucket, data_file, export_arn) as (path, size):
+    with spooled(s3, bucket, data_file, export_arn, verified_etag=verified_etag) as (path, size):
         pipeline = writer.pipeline(data_file.key, max_in_flight=max_workers)
         try:
             for batch in iter_batches(path, data_file, export_arn, MAX_BATCH_ITEMS):
@@ -110,7 +117,7 @@ def validate_task(task: FileTask) -> dict[str, Any]:
     result: dict[str, Any] = {"source": task.source, "key": task.data_file.key, "ok": False, "items": 0, "bytes": 0}
     try:
         check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
-        result.update(ok=True, items=check.items, bytes=check.compressed_bytes)
+        result.update(ok=True, items=check.items, bytes=check.compressed_bytes, etag=check.etag)
     except Exception as exc:  # reported per file; the table fails, others go on
         result["error"] = _error(exc)
     return result
@@ -151,7 +158,7 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
 
         done = write_data_file(
             s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers,
-            on_file_done=mark_done,
+            on_file_done=mark_done, verified_etag=task.verified_etag,
         )
         result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
     except WriteError as exc:

@@ -120,6 +120,7 @@ class DynamoDBProxy:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.bad_signatures: list[str] = []
         self.connections = 0
+        self.absolute_form = 0
         self.in_flight = self.max_in_flight = 0
         self.delay = 0.0
         self.bad_crc_calls: set[int] = set()
@@ -149,8 +150,12 @@ class DynamoDBProxy:
                     n = len(proxy.requests)
                     proxy.in_flight += 1
                     proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
+                # As an HTTP proxy it gets the absolute URL ("POST http://host:port/ HTTP/1.1").
+                path = urlsplit(self.path).path or "/" if self.path.startswith("http") else self.path
+                with proxy.lock:
+                    proxy.absolute_form += self.path.startswith("http")
                 try:
-                    problem = proxy.signature_problem(headers, body, self.path)
+                    problem = proxy.signature_problem(headers, body, path)
                     if problem:
                         proxy.bad_signatures.append(problem)
                     time.sleep(proxy.delay)
@@ -451,3 +456,27 @@ def test_an_unreachable_endpoint_fails_the_batch_with_its_count(setup):
     with pytest.raises(WriteError, match=r"3 items for table dst from data file f-net could not be sent") as err:
         writer.write_lines([line, line, line], source="f-net")
     assert err.value.failed_items == 3
+
+
+def test_through_an_http_proxy_batches_go_through_botocores_session_still_concurrently(setup, proxy):
+    ddb, s3 = setup
+    export_layout.configure(items_per_file=200)
+    create_table(ddb, "src", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    create_table(ddb, "dst", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    put_items(ddb, "src", [every_type_item(f"p{i:03d}") for i in range(120)])
+    backup = export_table(ddb, s3, BUCKET, "src", "2026-01-15")
+    export = read_export(s3, BUCKET, backup.export_manifest_key)
+    data_file = next(f for f in export.files if f.item_count)
+
+    # The DynamoDB endpoint is moto itself; the forwarding endpoint is configured as the HTTP proxy.
+    client = boto3.client("dynamodb", config=client_config(proxies={"http": proxy.url}))
+    writer = BatchWriter(client, "dst", base_delay=0.001)
+    assert not writer.transport.direct
+    proxy.delay = 0.1
+    throttled = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"}).encode()
+    proxy.before = lambda n, body: (400, throttled) if n == 2 else None
+    result = write_data_file(s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=3)
+    assert (result.items_read, result.items_written) == (120, 120)
+    assert len(proxy.requests) == 6 and proxy.absolute_form == 6  # 5 batches + the throttled one again
+    assert proxy.max_in_flight >= 2 and proxy.bad_signatures == []
+    assert scan_all(ddb, "dst") == scan_all(ddb, "src")

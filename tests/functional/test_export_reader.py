@@ -134,3 +134,21 @@ def test_missing_data_file_and_ion_format_are_clear(exported):
     s3.put_object(Bucket=BUCKET, Key=backup.export_manifest_key, Body=json.dumps(summary).encode())
     with pytest.raises(ExportDataError, match=r"is in ION format; the restore reads DYNAMODB_JSON exports only"):
         read_export(s3, BUCKET, backup.export_manifest_key)
+
+
+def test_the_write_stage_reads_only_the_version_the_validation_stage_checked(exported):
+    s3, backup = exported
+    export = read_export(s3, BUCKET, backup.export_manifest_key)
+    data_file = export.files[0]
+    arn = export.summary.export_arn
+    check = validate_data_file(s3, BUCKET, data_file, arn)
+    assert check.etag
+    with spooled(s3, BUCKET, data_file, arn, verified_etag=check.etag) as (path, size):
+        assert len(list(iter_items(path, data_file, arn))) == data_file.item_count == 4
+        assert size == check.compressed_bytes
+
+    # Replaced after validation, manifest patched to match: only the pinned version tells.
+    _replace_file(s3, data_file.key, gzip.compress(b'{"Item":{"pk":{"S":"not-exported"}}}\n' * 4), export.summary.manifest_files_key)
+    changed = r"changed after the validation stage checked it \(ETag .*re-run the restore"
+    with pytest.raises(ExportDataError, match=changed), spooled(s3, BUCKET, data_file, arn, verified_etag=check.etag):
+        pass
