@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import tempfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dynamodb_dr import malloc
+from dynamodb_dr import inflate, malloc
 from dynamodb_dr.errors import ExportDataError
 
 CHUNK_SIZE = 1024 * 1024
@@ -225,7 +224,7 @@ def _spool(
 
 def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Iterator[bytes]:
     """Decompress a (multi-member) gzip file incrementally, failing on a truncated stream."""
-    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    decompressor = inflate.gzip_decompressor()
     started = False
     with open(path, "rb") as src:
         while True:
@@ -236,7 +235,7 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
             while data:
                 try:
                     out = decompressor.decompress(data, MAX_DECOMPRESSED_CHUNK)
-                except zlib.error as exc:
+                except inflate.ERRORS as exc:
                     raise _fail(data_file, export_arn, f"not a valid gzip stream ({exc})") from exc
                 if out:
                     yield out
@@ -244,7 +243,7 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
                     rest = decompressor.unused_data
                     if rest.strip(b"\x00"):
                         # Another gzip member follows (concatenated gzip is valid).
-                        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        decompressor = inflate.gzip_decompressor()
                         data = rest
                     else:
                         data = b""
@@ -258,7 +257,7 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
     while not decompressor.eof:
         try:
             out = decompressor.decompress(decompressor.unconsumed_tail, MAX_DECOMPRESSED_CHUNK)
-        except zlib.error as exc:
+        except inflate.ERRORS as exc:
             raise _fail(data_file, export_arn, f"not a valid gzip stream ({exc})") from exc
         if out:
             yield out

@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr import inflate
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore import resume, targets, write_rate
@@ -137,6 +138,7 @@ def run_restore(
             "dry_run": args.dry_run,
             "clear_existing_data": args.clear_existing_data,
             "create_missing_tables": args.create_missing_tables,
+            "inflate": inflate.ENGINE,
         },
     )
     tables = [_Table(s, TableResult(s.source, s.target), started=time.monotonic()) for s in selections]
@@ -181,7 +183,8 @@ def run_restore(
     _stamp_failed(tables)
     logger.info(
         "validation finished",
-        extra={"files": len(checks), "tables_ok": [t.selection.source for t in live],
+        extra={"files": len(checks), "inflate": sorted({c.get("inflate", "") for c in checks}),
+               "tables_ok": [t.selection.source for t in live],
                "tables_failed": [t.selection.source for t in tables if t.result.failed]},
     )
 

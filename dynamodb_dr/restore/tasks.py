@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dynamodb_dr import malloc
+from dynamodb_dr import inflate, malloc
 from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
@@ -114,7 +114,9 @@ def _error(exc: BaseException) -> str:
 
 
 def validate_task(task: FileTask) -> dict[str, Any]:
-    result: dict[str, Any] = {"source": task.source, "key": task.data_file.key, "ok": False, "items": 0, "bytes": 0}
+    result: dict[str, Any] = {
+        "source": task.source, "key": task.data_file.key, "ok": False, "items": 0, "bytes": 0, "inflate": inflate.ENGINE,
+    }
     try:
         check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
         result.update(ok=True, items=check.items, bytes=check.compressed_bytes, etag=check.etag)
