@@ -40,6 +40,7 @@ from benchmarks.endpoint import Endpoint
 from benchmarks.generate_export import DEFAULT_BUCKET, DEFAULT_DATE, DEFAULT_PREFIX
 from benchmarks.http_sink import http_sink
 from benchmarks.measure import CLK_TCK, Result, since, snapshot
+from dynamodb_dr import inflate
 from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.export_reader import DataFile, iter_batches, iter_items, read_export, validate_data_file
@@ -57,15 +58,22 @@ def job_reader_lines(path: str) -> Iterator[bytes]:
     return iter_items(str(path), _local_data_file(path), "benchmark")
 
 
-def read_path(files: list[Path]) -> Result:
-    """read → validate → batch into a counting sink, one thread."""
+def read_path(files: list[Path], engine: str | None = None) -> Result:
+    """read → validate → batch into a counting sink, one thread; ``engine`` forces an inflate engine
+    (``dynamodb_dr.inflate``), else the job's default."""
+    if engine is not None:
+        with inflate.engine(engine) as description:
+            result = read_path(files)
+        result.name += f", {description.split()[0]} inflate"
+        return result
     start = snapshot()
     items = body_bytes = 0
     for path in files:
         for batch in iter_batches(str(path), _local_data_file(path), "benchmark", MAX_BATCH_ITEMS):
             items += len(batch)
             body_bytes += len(batch_body("sink", batch))
-    return since(start, "job read → validate → batch (counting sink)", items, body_bytes=body_bytes)
+    return since(start, f"job read → validate → batch (counting sink), {inflate.ENGINE.split()[0]} inflate", items,
+                 body_bytes=body_bytes)
 
 
 # --- the write path into the HTTP sink ---------------------------------------------------------
@@ -126,28 +134,34 @@ def write_path(
     # job runs it before any write; the write stage then reads the versions it checked.
     start = snapshot()
     checks = [validate_data_file(s3, DEFAULT_BUCKET, f, export.summary.export_arn) for f in files]
-    results = [since(start, "job validate_data_file (the validation stage, before any write)", sum(c.items for c in checks))]
+    results = [since(start, f"job validate_data_file (the validation stage, before any write), {inflate.ENGINE.split()[0]} inflate",
+                     sum(c.items for c in checks))]
     etags = {c.key: c.etag for c in checks}
     with http_sink() as sink:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = sink.url
         try:
-            for name, writer_class, runs in (
-                ("lean signed transport", BatchWriter, repeats),
-                ("botocore call path", BotocoreCallPath, 1),
+            for name, writer_class, runs, engine in (
+                (f"lean signed transport, {inflate.ENGINE.split()[0]} inflate", BatchWriter, repeats, None),
+                ("lean signed transport, zlib inflate", BatchWriter, 1, "zlib"),
+                ("botocore call path", BotocoreCallPath, 1, None),
             ):
+                if engine is not None and inflate.ENGINE.startswith(engine):
+                    continue  # the default already is this engine
                 ddb = make_client("dynamodb", config=client_config(max_pool_connections=max_workers + 2))
                 writer = writer_class(ddb, table_name)
                 measured = []
                 for _ in range(runs):
+                    forced = inflate.engine(engine) if engine else contextlib.nullcontext()
                     before = sink.counts()["items"]
                     start = snapshot()
                     written = 0
-                    for data_file in files:
-                        done = write_data_file(
-                            s3, writer, DEFAULT_BUCKET, data_file, export.summary.export_arn, table=table_name,
-                            max_workers=max_workers, verified_etag=etags[data_file.key],
-                        )
-                        written += done.items_written
+                    with forced:
+                        for data_file in files:
+                            done = write_data_file(
+                                s3, writer, DEFAULT_BUCKET, data_file, export.summary.export_arn, table=table_name,
+                                max_workers=max_workers, verified_etag=etags[data_file.key],
+                            )
+                            written += done.items_written
                     measured.append(since(start, f"job write_data_file, {name}, {max_workers} in flight (HTTP sink)", written))
                     received = sink.counts()["items"] - before
                     if received != written:

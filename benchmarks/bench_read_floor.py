@@ -59,12 +59,13 @@ def gzip_wc_floor(files: list[Path]) -> Result:
     return since(start, "gzip -dc | wc -l", lines, children=True)
 
 
-def iter_lines(path: Path | str) -> Iterator[bytes]:
+def iter_lines(path: Path | str, inflate: Any = zlib) -> Iterator[bytes]:
     """Lines of one gzip file, decompressed incrementally (multi-member safe). At most ``CHUNK``
-    compressed and ``MAX_OUT`` decompressed bytes are held at once, whatever the file's size."""
+    compressed and ``MAX_OUT`` decompressed bytes are held at once, whatever the file's size.
+    ``inflate``: zlib, or a module with its ``decompressobj`` (``isal.isal_zlib``)."""
     tail = b""
     with open(path, "rb") as raw:
-        decompressor = zlib.decompressobj(wbits=31)
+        decompressor = inflate.decompressobj(31)
         pending = b""
         while True:
             if not pending:
@@ -75,7 +76,7 @@ def iter_lines(path: Path | str) -> Iterator[bytes]:
             pending = decompressor.unconsumed_tail
             if decompressor.eof:
                 pending = decompressor.unused_data + pending
-                decompressor = zlib.decompressobj(wbits=31)  # the next gzip member, if any
+                decompressor = inflate.decompressobj(31)  # the next gzip member, if any
             if data:
                 parts = (tail + data).split(b"\n")
                 tail = parts.pop()
@@ -85,13 +86,13 @@ def iter_lines(path: Path | str) -> Iterator[bytes]:
         yield tail
 
 
-def python_gunzip_split(files: list[Path]) -> Result:
+def python_gunzip_split(files: list[Path], inflate: Any = zlib, name: str = "python gzip + split lines") -> Result:
     start = snapshot()
     count = 0
     for path in files:
-        for _ in iter_lines(path):
+        for _ in iter_lines(path, inflate):
             count += 1
-    return since(start, "python gzip + split lines", count)
+    return since(start, name, count)
 
 
 def sample_lines(files: list[Path], limit: int) -> list[bytes]:
@@ -162,6 +163,11 @@ def run(export_root: Path, *, sample: int = 100_000) -> list[Result]:
     results.append(json_loads_rate(lines))
     results.append(botocore_serialization(lines, validate=False))
     results.append(botocore_serialization(lines, validate=True))
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return results
+    results.append(python_gunzip_split(files, isal_zlib, "python gzip + split lines, isal (ISA-L) inflate"))
     return results
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
@@ -38,3 +40,24 @@ def gzip_decompressor() -> Any:
     """A decompressor for one gzip member, with zlib's ``decompressobj`` interface (``decompress(data,
     max_length)``, ``unconsumed_tail``, ``unused_data``, ``eof``)."""
     return _module.decompressobj(GZIP_WBITS)
+
+
+@contextmanager
+def engine(name: str) -> Iterator[str]:
+    """Use ``name`` ("isal" or "zlib") inside the block (benchmarks and tests compare the two); the
+    engine's description."""
+    global ENGINE, _module, ERRORS
+    saved = ENGINE, _module, ERRORS
+    if name == "zlib":
+        ENGINE, _module, ERRORS = f"zlib {zlib.ZLIB_RUNTIME_VERSION}", zlib, (zlib.error,)
+    elif name == "isal":
+        import isal
+        from isal import isal_zlib
+
+        ENGINE, _module, ERRORS = f"isal {isal.__version__}", isal_zlib, (zlib.error, isal_zlib.error)
+    else:
+        raise ValueError(f"unknown inflate engine {name!r}: use isal or zlib")
+    try:
+        yield ENGINE
+    finally:
+        ENGINE, _module, ERRORS = saved

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -28,16 +27,10 @@ def _engines() -> list[str]:
 
 
 @pytest.fixture(params=_engines())
-def engine(request, monkeypatch):
-    if request.param == "zlib":
-        monkeypatch.setattr(inflate, "_module", zlib)
-        monkeypatch.setattr(inflate, "ERRORS", (zlib.error,))
-    else:
-        from isal import isal_zlib
-
-        monkeypatch.setattr(inflate, "_module", isal_zlib)
-        monkeypatch.setattr(inflate, "ERRORS", (zlib.error, isal_zlib.error))
-    return request.param
+def engine(request):
+    with inflate.engine(request.param) as description:
+        assert description.startswith(request.param)
+        yield request.param
 
 
 def _read(tmp_path, blob: bytes, item_count: int = 0) -> list[bytes]:
@@ -73,3 +66,12 @@ def test_zlib_can_be_forced():
     env = {"DYNAMODB_DR_INFLATE": "zlib", "PYTHONPATH": str(ROOT)}
     forced = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert forced.stdout.startswith("zlib ")
+
+
+def test_the_engine_is_restored_after_the_block_and_unknown_names_are_refused():
+    before = inflate.ENGINE
+    with inflate.engine("zlib"):
+        assert inflate.ENGINE.startswith("zlib ")
+    assert inflate.ENGINE == before
+    with pytest.raises(ValueError, match="use isal or zlib"), inflate.engine("gzip"):
+        pass
