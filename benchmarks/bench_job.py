@@ -62,10 +62,8 @@ def read_path(files: list[Path], engine: str | None = None) -> Result:
     """read → validate → batch into a counting sink, one thread; ``engine`` forces an inflate engine
     (``dynamodb_dr.inflate``), else the job's default."""
     if engine is not None:
-        with inflate.engine(engine) as description:
-            result = read_path(files)
-        result.name += f", {description.split()[0]} inflate"
-        return result
+        with inflate.engine(engine):
+            return read_path(files)
     start = snapshot()
     items = body_bytes = 0
     for path in files:
