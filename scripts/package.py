@@ -1,6 +1,6 @@
 """Build the deployable artifacts into dist/, reproducibly (same sources -> same bytes).
 
-    python scripts/package.py [--out dist]
+    python scripts/package.py [--out dist] [--no-glue-wheels]
 
 Writes:
   dist/lambda/<name>.zip        one per folder lambdas/<name>/ that has a handler.py: the folder's
@@ -9,12 +9,23 @@ Writes:
   dist/glue/restore_job.py      the Glue job's script (Terraform uploads it as script_location).
   dist/glue/dynamodb_dr.zip     the library for ``--extra-py-files``: dynamodb_dr plus any helper
                                 module next to the script in glue_jobs/.
+  dist/glue/wheels/<wheel>.whl  the pinned binary wheels the Glue job installs at start with
+                                ``--additional-python-modules`` (today one: isal, ISA-L's gzip
+                                inflate for the export reader, about 2x zlib). Left out with
+                                --no-glue-wheels: the job then reads with stdlib zlib.
   dist/SHA256SUMS               the digest of every file above.
 
 Not bundled: boto3 (both runtimes ship it) and Powertools for AWS Lambda, which comes from the
 AWS-published Powertools layer (Terraform variable ``powertools_layer_arn``): AWS builds, versions
-and publishes it for every region, and keeping pip out of this build is what makes the zips
+and publishes it for every region. Nothing pip resolves goes into the zips, which is what keeps them
 byte-for-byte reproducible and small. local_aws/ (the test endpoint) is never shipped.
+
+The one thing pip fetches is each pinned Glue wheel, and only as a file to copy: an exact
+``name==version`` for the Glue 5.0 platform (CPython 3.11, manylinux x86_64), ``--no-deps``,
+downloaded once into .cache/wheels/ (gitignored; a wheel put there by hand is used as is, so an
+offline build works), and checked against the sha256 pinned here before it is copied, so the
+wheel's bytes are as fixed as the sources'. A DR restore must not need PyPI: Glue installs the
+wheel from the artifacts bucket.
 
 Reproducible: entries sorted by name, every timestamp fixed at 1980-01-01 00:00:00, permissions fixed
 at 0644, fixed compression level, no __pycache__ or .pyc, no directory entries.
@@ -24,10 +35,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +50,32 @@ LIBRARY = "dynamodb_dr"
 GLUE_SCRIPT = "restore_job.py"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # regular file, rw-r--r--
+WHEEL_CACHE = ROOT / ".cache" / "wheels"
+GLUE_WHEELS_DIR = "glue/wheels"
+
+
+class PackageError(Exception):
+    """A build that cannot go on; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class PinnedWheel:
+    """A binary wheel for the Glue 5.0 job (Python 3.11, x86_64), pinned by file name and digest."""
+
+    requirement: str
+    filename: str
+    sha256: str
+
+
+# Glue 5.0: CPython 3.11 on Amazon Linux 2023, x86_64 (glibc 2.34, so manylinux_2_28 wheels install).
+GLUE_WHEEL_PLATFORM = ("--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311")
+GLUE_WHEELS = (
+    PinnedWheel(
+        requirement="isal==1.9.1",
+        filename="isal-1.9.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+        sha256="a5b2f93fc39b8be92c6547965143094ee4d6a5543ef2d762a0edb6f06201feb5",
+    ),
+)
 
 
 def library_files(root: Path = ROOT) -> list[tuple[str, Path]]:
@@ -68,8 +109,63 @@ def lambda_names(root: Path = ROOT) -> list[str]:
     return sorted(p.parent.name for p in (root / "lambdas").glob("*/handler.py"))
 
 
-def build(out: Path, root: Path = ROOT) -> list[Path]:
-    """Build every artifact into ``out`` (emptied first). Returns the files written."""
+def _download(wheel: PinnedWheel, cache: Path) -> None:
+    """pip download the wheel into ``cache`` (through a scratch folder, so a failed or unexpected
+    download never leaves a file in the cache)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", *GLUE_WHEEL_PLATFORM, "--no-deps"]
+        command += ["--retries", "1", "--disable-pip-version-check", wheel.requirement, "-d", scratch]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PackageError(_download_failed(wheel, cache, str(exc))) from exc
+        if result.returncode != 0:
+            raise PackageError(_download_failed(wheel, cache, (result.stderr or result.stdout).strip()[-1500:]))
+        got = sorted(p.name for p in Path(scratch).iterdir())
+        if got != [wheel.filename]:
+            raise PackageError(
+                f"package: pip download {wheel.requirement} gave {got}, not the pinned {wheel.filename}; "
+                f"update the pin in scripts/package.py (GLUE_WHEELS) if the new file is the one you want"
+            )
+        os.replace(Path(scratch) / wheel.filename, cache / wheel.filename)
+
+
+def _download_failed(wheel: PinnedWheel, cache: Path, detail: str) -> str:
+    return (
+        f"package: could not download {wheel.requirement} for the Glue job ({detail})\n"
+        f"Fix: get PyPI reachable and re-run; or put {wheel.filename} (sha256 {wheel.sha256}) into {cache}/ by hand; "
+        f"or build without it with --no-glue-wheels (the Glue job then inflates with zlib, about half the read speed)."
+    )
+
+
+def glue_wheel_bytes(wheel: PinnedWheel, cache: Path = WHEEL_CACHE) -> bytes:
+    """The pinned wheel's bytes, from the cache (downloaded into it first if missing), checked
+    against the pinned sha256."""
+    cached = cache / wheel.filename
+    if not cached.is_file():
+        _download(wheel, cache)
+    data = cached.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != wheel.sha256:
+        raise PackageError(
+            f"package: {cached} has sha256 {actual}, expected {wheel.sha256} (pinned in scripts/package.py); "
+            f"delete the file so the next build downloads it again, or fix the pin if the wheel really changed"
+        )
+    return data
+
+
+def build(
+    out: Path,
+    root: Path = ROOT,
+    *,
+    glue_wheels: Sequence[PinnedWheel] = GLUE_WHEELS,
+    wheel_cache: Path = WHEEL_CACHE,
+) -> list[Path]:
+    """Build every artifact into ``out`` (emptied first). Returns the files written.
+
+    ``glue_wheels=()`` builds without the Glue job's wheels (--no-glue-wheels)."""
+    wheels = [(wheel, glue_wheel_bytes(wheel, wheel_cache)) for wheel in glue_wheels]  # fail before touching out
     if out.exists():
         shutil.rmtree(out)
     written: list[Path] = []
@@ -92,6 +188,11 @@ def build(out: Path, root: Path = ROOT) -> list[Path]:
         target = out / "glue" / f"{LIBRARY}.zip"
         write_zip(target, [*helpers, *library])
         written.append(target)
+        for wheel, data in wheels:
+            target = out / GLUE_WHEELS_DIR / wheel.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written.append(target)
 
     sums = out / "SHA256SUMS"
     sums.write_text(
@@ -103,9 +204,20 @@ def build(out: Path, root: Path = ROOT) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (emptied first)")
+    parser.add_argument(
+        "--no-glue-wheels",
+        action="store_true",
+        help="leave out the Glue job's pinned wheels (isal): no download; the job then inflates with zlib",
+    )
     args = parser.parse_args(argv)
-    for path in build(args.out.resolve()):
-        print(path.relative_to(args.out.resolve()).as_posix(), path.stat().st_size, "bytes")
+    out = args.out.resolve()
+    try:
+        written = build(out, glue_wheels=() if args.no_glue_wheels else GLUE_WHEELS)
+    except PackageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for path in written:
+        print(path.relative_to(out).as_posix(), path.stat().st_size, "bytes")
     return 0
 
 
