@@ -156,3 +156,41 @@ def first_block(body: dict[str, Any], name: str) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return value
     return None
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """A default argument present only when ``condition`` holds:
+    ``{ for name, value in { "k" = value } : name => value if condition }``."""
+
+    condition: str
+    value: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MERGE_LOCALS_RE = re.compile(r"\$\{merge\((?P<names>local\.[a-z0-9_]+(?:, *local\.[a-z0-9_]+)*)\)\}")
+CONDITIONAL_MAP_RE = re.compile(
+    r'\$\{\{for name, value in \{"(?P<key>[^"]+)" = (?P<value>.+)\} : name => value if (?P<condition>[^{}]+)\}\}'
+)
+
+
+def default_arguments(tf: TfModule, body: dict[str, Any]) -> dict[str, Any]:
+    """A Glue job's default_arguments, unquoted: a literal map, or ``merge(local.a, local.b, ...)``
+    of literal maps and one-key filtered maps (those come back as Conditional values)."""
+    value = body["default_arguments"]
+    if isinstance(value, dict):
+        return unquote(value)
+    match = MERGE_LOCALS_RE.fullmatch(value)
+    assert match, f"default_arguments must be a map or merge(local.x, ...) of maps, got {value!r}"
+    merged: dict[str, Any] = {}
+    for name in re.split(r", *", match["names"]):
+        part = tf.locals()[name.removeprefix("local.")]
+        if isinstance(part, dict):
+            merged.update(unquote(part))
+            continue
+        conditional = CONDITIONAL_MAP_RE.fullmatch(part)
+        assert conditional, f"{name} must be a map or a one-key filtering for expression, got {part!r}"
+        merged[conditional["key"]] = Conditional(conditional["condition"], conditional["value"])
+    return merged

@@ -7,26 +7,41 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import os
 import re
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from code_calls import analyze
 from components import COMPONENTS, GLUE_LIBRARY, GLUE_LIBRARY_ARGUMENT, Component
-from terraform_model import EXAMPLE, ROOT, TfModule, unquote
+from terraform_model import (
+    EXAMPLE,
+    ROOT,
+    Conditional,
+    TfModule,
+    default_arguments,
+    policy_statements,
+    unquote,
+)
 
 
 def _load_package_script():
     spec = importlib.util.spec_from_file_location("package_script", ROOT / "scripts" / "package.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 package = _load_package_script()
+
+# The pin, restated here so a changed pin in scripts/package.py is a deliberate two-place edit.
+PINNED_ISAL = "isal-1.9.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl"
+PINNED_ISAL_SHA256 = "a5b2f93fc39b8be92c6547965143094ee4d6a5543ef2d762a0edb6f06201feb5"
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +113,7 @@ def test_glue_script_and_library_are_where_the_job_looks(dist: Path) -> None:
     script_key = locals_["script_key"].replace("${var.artifacts_prefix}", unquote(tf.variables()["artifacts_prefix"]["default"]))
     assert job["command"][0]["script_location"] == "${local.script_uri}" and locals_["script_uri"].endswith("/${local.script_key}")
     assert script_key.rpartition("/")[2] == Path(component.artifact).name
-    assert unquote(job["default_arguments"])["--extra-py-files"] == "${local.library_uri}"
+    assert default_arguments(tf, job)["--extra-py-files"] == "${local.library_uri}"
     assert locals_["library_key"].rpartition("/")[2] == Path(GLUE_LIBRARY).name
     objects = tf.resources("aws_s3_object")
     assert objects["script"]["key"] == "${local.script_key}" and objects["library"]["key"] == "${local.library_key}"
@@ -112,10 +127,96 @@ def test_glue_script_and_library_are_where_the_job_looks(dist: Path) -> None:
     assert not missing, f"{GLUE_LIBRARY} lacks modules the Glue script imports: {sorted(missing)}"
 
 
+def _example_wheel_paths(dist: Path) -> list[str]:
+    """infra/envs/example's python_wheel_paths, evaluated against the build in ``dist``: the
+    fileset() of *.whl under local.glue_wheels_dir, which must be dist/glue/wheels."""
+    example = TfModule(EXAMPLE)
+    call = example.module_calls()["glue_restore"]
+    assert call["python_wheel_paths"] == '${[for name in sort(fileset(local.glue_wheels_dir, "*.whl")) : "${local.glue_wheels_dir}/${name}"]}'
+    assert unquote(example.locals()["glue_wheels_dir"]) == "${local.artifacts_dir}/" + package.GLUE_WHEELS_DIR
+    return sorted(p.name for p in (dist / package.GLUE_WHEELS_DIR).glob("*.whl"))
+
+
+def test_build_has_the_pinned_glue_wheel(dist: Path) -> None:
+    wheels = dist / package.GLUE_WHEELS_DIR
+    assert sorted(p.name for p in wheels.iterdir()) == [PINNED_ISAL]
+    assert hashlib.sha256((wheels / PINNED_ISAL).read_bytes()).hexdigest() == PINNED_ISAL_SHA256
+    assert (wheels / PINNED_ISAL).stat().st_size == 302_176
+    with zipfile.ZipFile(wheels / PINNED_ISAL) as wheel:
+        names = wheel.namelist()
+    assert any(n.startswith("isal/") and n.endswith(".cpython-311-x86_64-linux-gnu.so") for n in names), "not a CPython 3.11 x86_64 build"
+    sums = dict(reversed(line.split("  ", 1)) for line in (dist / "SHA256SUMS").read_text().splitlines())
+    assert sums[f"{package.GLUE_WHEELS_DIR}/{PINNED_ISAL}"] == PINNED_ISAL_SHA256
+
+
+def test_glue_job_installs_the_wheels_the_example_passes(dist: Path) -> None:
+    wheel_names = _example_wheel_paths(dist)
+    assert wheel_names == [PINNED_ISAL], "the example root must pass the wheel make package built"
+
+    tf = next(c for c in COMPONENTS if c.glue_job).tf
+    job = tf.resources("aws_glue_job")["restore"]
+    wheel = tf.resources("aws_s3_object")["wheel"]
+    assert wheel["for_each"] == "${local.wheel_paths}"
+    assert tf.locals()["wheel_paths"] == "${{for path in var.python_wheel_paths : basename(path) => path}}"
+    assert wheel["bucket"] == "${var.backup_bucket_name}" and wheel["source"] == "${each.value}"
+    prefix = unquote(tf.variables()["artifacts_prefix"]["default"])
+    key = unquote(wheel["key"])
+    assert key == "${var.artifacts_prefix}/wheels/${each.key}", "pip installs a wheel only under its own file name"
+    # What the job is given, evaluated for the example's wheels: one S3 URI per uploaded object.
+    argument = default_arguments(tf, job)["--additional-python-modules"]
+    assert isinstance(argument, Conditional) and argument.condition == "length(var.python_wheel_paths) > 0"
+    assert argument.value == 'join(",", [for wheel in aws_s3_object.wheel : "s3://${wheel.bucket}/${wheel.key}"])'
+    uris = ",".join(f"s3://example-bucket/{key.replace('${var.artifacts_prefix}', prefix).replace('${each.key}', name)}" for name in wheel_names)
+    assert uris == f"s3://example-bucket/glue-artifacts/wheels/{PINNED_ISAL}"
+    assert "${aws_s3_object.wheel}" in job["depends_on"], "the job must not start before its wheels are uploaded"
+    # The job's role reads the artifacts prefix, wheels included, and decrypts them.
+    statements = {s.sid: s for s in policy_statements(tf, "glue")}
+    assert "${var.backup_bucket_arn}/${var.artifacts_prefix}/*" in statements["ReadTheBackups"].resources
+    assert "s3:GetObject" in statements["ReadTheBackups"].actions
+    assert wheel["kms_key_id"] == "${var.kms_key_arn}" and "kms:Decrypt" in statements["UseTheDeploymentKey"].actions
+
+
+def test_glue_wheel_is_optional(tmp_path: Path) -> None:
+    """--no-glue-wheels: no wheel, no download; the example then passes an empty list."""
+    out = tmp_path / "dist"
+    package.build(out, glue_wheels=())
+    assert not (out / package.GLUE_WHEELS_DIR).exists()
+    assert _example_wheel_paths(out) == []
+    assert "wheels/" not in (out / "SHA256SUMS").read_text()
+
+
+def test_glue_wheel_with_a_wrong_digest_is_refused(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / PINNED_ISAL).write_bytes(b"not the wheel")
+    out = tmp_path / "dist"
+    with pytest.raises(package.PackageError) as error:
+        package.build(out, wheel_cache=cache)
+    message = str(error.value)
+    assert str(cache / PINNED_ISAL) in message and PINNED_ISAL_SHA256 in message
+    assert hashlib.sha256(b"not the wheel").hexdigest() in message and "delete the file" in message
+    assert not out.exists()
+
+
+def test_glue_wheel_download_failure_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip with no index at all (how an offline machine looks to it) fails the build with the fixes."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    cache = tmp_path / "cache"
+    with pytest.raises(package.PackageError) as error:
+        package.build(tmp_path / "dist", wheel_cache=cache)
+    message = str(error.value)
+    assert "could not download isal==1.9.1" in message
+    assert f"{cache}/" in message and "--no-glue-wheels" in message and PINNED_ISAL_SHA256 in message
+    assert list(cache.iterdir()) == [], "a failed download must leave nothing in the cache"
+
+
 def test_package_is_reproducible(dist: Path, tmp_path: Path) -> None:
     again = tmp_path / "dist"
     package.build(again)
     assert _digests(again) == _digests(dist)
+    assert _digests(dist)[f"{package.GLUE_WHEELS_DIR}/{PINNED_ISAL}"] == PINNED_ISAL_SHA256
     with zipfile.ZipFile(dist / COMPONENTS[0].artifact) as archive:
         infos = archive.infolist()
     assert [i.filename for i in infos] == sorted(i.filename for i in infos)

@@ -15,6 +15,7 @@ from terraform_model import (
     MODULES,
     ROOT,
     TfModule,
+    default_arguments,
     first_block,
     module,
     parse,
@@ -215,10 +216,15 @@ def test_glue_job_is_glue_5_with_variable_workers_and_default_arguments() -> Non
     job = tf.resources("aws_glue_job")["restore"]
     assert unquote(job["glue_version"]) == "5.0"
     assert job["worker_type"] == "${var.worker_type}" and job["number_of_workers"] == "${var.number_of_workers}"
-    arguments = unquote(job["default_arguments"])
+    arguments = default_arguments(tf, job)
     assert {"--BACKUP_BUCKET", "--ENVIRONMENT", "--S3_EXPORTS_PREFIX", "--extra-py-files"} <= set(arguments)
     objects = tf.resources("aws_s3_object")
-    assert {o["source"] for o in objects.values()} == {"${var.script_path}", "${var.library_path}"}
+    assert {o["source"] for o in objects.values()} == {"${var.script_path}", "${var.library_path}", "${each.value}"}
+    assert objects["wheel"]["for_each"] == "${local.wheel_paths}"
+    assert "for path in var.python_wheel_paths : basename(path) => path" in tf.locals()["wheel_paths"]
+    for name, body in objects.items():
+        assert body["kms_key_id"] == "${var.kms_key_arn}", f"aws_s3_object.{name} must be SSE-KMS with the deployment key"
+        assert body["source_hash"] == f"${{filemd5({body['source'][2:-1]})}}", f"aws_s3_object.{name}: source_hash must follow its source"
 
 
 def test_aws_backup_plan_every_12_hours_kept_35_days_with_pitr_checked() -> None:

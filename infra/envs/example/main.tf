@@ -8,6 +8,10 @@ locals {
   name          = "${var.name_prefix}-${var.environment}"
   artifacts_dir = coalesce(var.artifacts_dir, "${path.root}/../../../dist")
 
+  # Every wheel `make package` wrote for the Glue job (the pinned isal): its name and pin live only
+  # in scripts/package.py. A --no-glue-wheels build writes none, and the job reads with zlib.
+  glue_wheels_dir = "${local.artifacts_dir}/glue/wheels"
+
   # AWS publishes this layer in every commercial region under account 017000801446.
   powertools_layer_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:${var.powertools_layer_version}"
 }
@@ -52,6 +56,7 @@ module "glue_restore" {
   kms_key_arn         = module.backup_storage.kms_key_arn
   script_path         = "${local.artifacts_dir}/glue/restore_job.py"
   library_path        = "${local.artifacts_dir}/glue/dynamodb_dr.zip"
+  python_wheel_paths  = [for name in sort(fileset(local.glue_wheels_dir, "*.whl")) : "${local.glue_wheels_dir}/${name}"]
   restore_table_names = distinct(concat(var.table_names, var.restore_scratch_tables))
   worker_type         = var.glue_worker_type
   number_of_workers   = var.glue_number_of_workers

@@ -17,3 +17,8 @@ output "script_s3_uri" {
   description = "Where the job script was uploaded."
   value       = local.script_uri
 }
+
+output "python_wheel_s3_uris" {
+  description = "Where the wheels Glue installs at job start (--additional-python-modules) were uploaded; empty without python_wheel_paths."
+  value       = [for wheel in aws_s3_object.wheel : "s3://${wheel.bucket}/${wheel.key}"]
+}

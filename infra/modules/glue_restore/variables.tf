@@ -44,6 +44,17 @@ variable "library_path" {
   type        = string
 }
 
+variable "python_wheel_paths" {
+  description = "Paths of wheels built by `make package` (dist/glue/wheels/*.whl, the pinned isal) that Glue installs at job start (--additional-python-modules), from the artifacts prefix. Empty: none; the job then inflates exports with zlib, about half the read speed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for path in var.python_wheel_paths : endswith(path, ".whl")])
+    error_message = "python_wheel_paths must name .whl files (pip installs a wheel only under its own file name), e.g. dist/glue/wheels/isal-1.9.1-cp311-....whl from make package."
+  }
+}
+
 variable "restore_table_names" {
   description = "Tables the job may write to: the backed-up tables and any scratch targets you restore into (--target_tables)."
   type        = list(string)
