@@ -40,7 +40,7 @@ from benchmarks.endpoint import Endpoint
 from benchmarks.generate_export import DEFAULT_BUCKET, DEFAULT_DATE, DEFAULT_PREFIX
 from benchmarks.http_sink import http_sink
 from benchmarks.measure import CLK_TCK, Result, since, snapshot
-from dynamodb_dr import inflate
+from dynamodb_dr import inflate, malloc
 from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.export_reader import DataFile, iter_batches, iter_items, read_export, validate_data_file
@@ -54,7 +54,9 @@ def _local_data_file(path: Path | str) -> DataFile:
 
 
 def job_reader_lines(path: str) -> Iterator[bytes]:
-    """The job's reader over one local gzip data file (for ``bench_memory --reader``)."""
+    """The job's reader over one local gzip data file (for ``bench_memory --reader``), with the
+    allocator tuned as the job's tasks tune it."""
+    malloc.tune_for_streaming()
     return iter_items(str(path), _local_data_file(path), "benchmark")
 
 

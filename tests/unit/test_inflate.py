@@ -72,6 +72,6 @@ def test_the_engine_is_restored_after_the_block_and_unknown_names_are_refused():
     before = inflate.ENGINE
     with inflate.engine("zlib"):
         assert inflate.ENGINE.startswith("zlib ")
-    assert inflate.ENGINE == before
+    assert before == inflate.ENGINE
     with pytest.raises(ValueError, match="use isal or zlib"), inflate.engine("gzip"):
         pass
