@@ -51,7 +51,7 @@ def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
     return glue_context.spark_session, job, False
 
 
-def main(argv: Sequence[str] | None = None, *, spark: Any = None) -> int:
+def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_seconds: float = 5.0) -> int:
     configure_json_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None) -> int:
     if spark is None:
         spark, job, created = _spark_session(argv)
     try:
-        report = run_restore(args, spark=spark, s3=make_client("s3"), dynamodb=make_client("dynamodb"))
+        report = run_restore(
+            args, spark=spark, s3=make_client("s3"), dynamodb=make_client("dynamodb"), progress_seconds=progress_seconds
+        )
     except DynamoDBDRError as exc:
         logger.error("restore could not start", extra={"error": str(exc)})
         failed = RestoreReport(

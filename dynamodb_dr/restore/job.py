@@ -87,7 +87,9 @@ def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[Fi
     return [_task(t, f, bucket, args) for t in tables if t.export is not None for f in t.export.files]
 
 
-def _write_tasks(tables: list[_Table], bucket: str, args: RestoreArgs, run_id: str) -> list[FileTask]:
+def _write_tasks(
+    tables: list[_Table], bucket: str, args: RestoreArgs, run_id: str, live_seconds: float = resume.LIVE_SECONDS
+) -> list[FileTask]:
     """Writing: the files still to write, with each table's rate ceiling and progress location."""
     return [
         _task(
@@ -99,6 +101,7 @@ def _write_tasks(tables: list[_Table], bucket: str, args: RestoreArgs, run_id: s
             progress=t.progress.location if t.progress is not None else None,
             run_id=run_id,
             verified_etag=t.verified.get(f.key),
+            progress_seconds=live_seconds,
         )
         for t in tables
         if t.export is not None
@@ -207,7 +210,9 @@ def run_restore(
     _stamp_failed(tables)
 
     # 5. Write stage.
-    tasks = _write_tasks(live, manifest.s3_bucket, args, report.run_id)
+    # Tasks record the items written within a file every 2 progress intervals, so the log moves
+    # within long files too (``resume.LiveProgress``).
+    tasks = _write_tasks(live, manifest.s3_bucket, args, report.run_id, live_seconds=2 * progress_seconds)
     counts = spark.sparkContext.accumulator({}, TABLE_COUNTS)
     totals = [
         TableTotals(
@@ -217,6 +222,10 @@ def run_restore(
             items_total=t.result.items_in_export,
             files_skipped=t.result.files_skipped,
             items_skipped=t.result.items_skipped,
+            live=(
+                resume.LiveProgress(s3, t.progress.location, list(t.to_write), frozenset(), report.run_id)
+                if t.progress is not None else None
+            ),
         )
         for t in live
     ]
@@ -240,8 +249,9 @@ def run_restore(
             result.files_written += 1
         else:
             result.fail(write["error"])
-        if write.get("warning"):
-            report.warnings.append(write["warning"])
+        for warning in ("warning", "progress_warning"):
+            if write.get(warning):
+                report.warnings.append(write[warning])
 
     # 6. PITR on for tables this restore created; a complete table's progress is marked finished.
     for table in live:

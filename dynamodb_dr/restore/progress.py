@@ -1,10 +1,12 @@
 """Progress of a running restore: a JSON log line per table every few seconds, a table at the end.
 
-Spark tasks add ``{target: [files, items]}`` to one accumulator when they finish a data file; the
-driver merges those as tasks complete (so progress moves one data file at a time) and a background
-thread logs, per table: files and items done of the total (files skipped because an earlier attempt
-wrote them count as done), the rate of this run (items/s), and the ETA at that rate. In Glue these
-lines go to the job's continuous log like every other driver log line.
+Spark tasks add ``{target: [files, items]}`` to one accumulator when they finish a data file, which
+the driver merges as tasks complete; a Python accumulator moves one data file at a time, and a data
+file can hold a whole partition (~10 GB). So tasks also record the items written so far in the file
+they are writing, in the table's progress folder in S3 (``resume.LiveProgress``), and the driver reads
+those too. A background thread logs, per table: files and items done of the total (files skipped
+because an earlier attempt wrote them count as done), the rate of this run (items/s), and the ETA at
+that rate. In Glue these lines go to the job's continuous log like every other driver log line.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class TableTotals:
     files_skipped: int = 0
     """Written by an earlier attempt of the same restore: counted as done from the start."""
     items_skipped: int = 0
+    live: Any = None
+    """``resume.LiveProgress`` of this table (``poll() -> (files, items)``), or None: accumulator only."""
 
 
 def progress_fields(totals: TableTotals, files: int, items: int, elapsed: float) -> dict[str, Any]:
@@ -83,6 +87,7 @@ class ProgressLog:
     def __init__(self, counts: Any, tables: list[TableTotals], interval: float) -> None:
         self.counts, self.tables, self.interval = counts, tables, interval
         self._stop = threading.Event()
+        self._live_failed = False
         self._thread = threading.Thread(target=self._run, name="restore-progress", daemon=True)
         self._started = time.monotonic()
 
@@ -101,7 +106,20 @@ class ProgressLog:
         counts: Counts = self.counts.value
         for table in self.tables:
             files, items = counts.get(table.target, (0, 0))
-            logger.info("restore progress", extra=progress_fields(table, files, items, elapsed))
+            if table.live is not None:
+                # The store runs ahead of the accumulator (markers are written before a task ends);
+                # if it cannot be read, the accumulator alone still gives whole files.
+                try:
+                    live_files, live_items = table.live.poll()
+                except Exception as exc:
+                    if not self._live_failed:
+                        self._live_failed = True
+                        logger.warning("could not read the progress of files being written; progress moves "
+                                       "one data file at a time", extra={"table": table.source, "error": str(exc)})
+                else:
+                    files, items = max(files, live_files), max(items, live_items)
+            fields = progress_fields(table, files, items, elapsed)
+            logger.info("restore progress", extra=fields)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -4,6 +4,7 @@ The store is S3, beside the backup and its restore reports::
 
     {prefix}/{date}/restore-progress/{restore_id}/{target}/restore.json          the table's state
     {prefix}/{date}/restore-progress/{restore_id}/{target}/files/{sha1(key)}.done one per written file
+    {prefix}/{date}/restore-progress/{restore_id}/{target}/files/{sha1(key)}.live one per file being written
 
 ``restore_id`` is derived from the backup date, the source table, the target table and the export
 ARN, so re-running "the same restore" finds the same folder, and any other backup, source or target
@@ -31,6 +32,12 @@ next run does:
 A resumed run whose target no longer exists starts the table fresh (the markers describe items that
 are gone); a run that clears the target discards the markers first (clearing deletes those items).
 ``--dry_run`` only reads this store.
+
+``.live`` objects are progress only, never resume state: while a task writes a file it overwrites
+the file's ``.live`` object with the items written so far (every ``LIVE_SECONDS``), so the driver's
+progress log moves within a file too (an export's data file holds up to a partition, ~10 GB, which
+can take hours at a modest budget). ``LiveProgress`` lists the folder (1 LIST per 1,000 files) and
+GETs only the ``.live`` objects whose ETag changed. They are deleted with the markers.
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ PROGRESS_FOLDER = "restore-progress"
 IN_PROGRESS = "IN_PROGRESS"
 SUCCEEDED = "SUCCEEDED"
 _DELETE_BATCH = 1000
+DONE_SUFFIX = ".done"
+LIVE_SUFFIX = ".live"
+LIVE_SECONDS = 10.0
+"""How often a task writing a file records its items written so far (``write_live``)."""
 
 
 def restore_id(backup_date: str, source: str, target: str, export_arn: str) -> str:
@@ -60,7 +71,7 @@ def restore_id(backup_date: str, source: str, target: str, export_arn: str) -> s
 
 
 def marker_name(data_file_key: str) -> str:
-    return hashlib.sha1(data_file_key.encode()).hexdigest() + ".done"
+    return hashlib.sha1(data_file_key.encode()).hexdigest() + DONE_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,9 @@ class ProgressLocation:
 
     def marker_key(self, data_file_key: str) -> str:
         return self.files_folder + marker_name(data_file_key)
+
+    def live_key(self, data_file_key: str) -> str:
+        return self.marker_key(data_file_key)[: -len(DONE_SUFFIX)] + LIVE_SUFFIX
 
 
 @dataclass
@@ -130,11 +144,16 @@ def save_state(s3: Any, location: ProgressLocation, state: dict[str, Any]) -> No
     )
 
 
-def _marker_keys(s3: Any, location: ProgressLocation) -> list[str]:
-    keys: list[str] = []
+def _listing(s3: Any, location: ProgressLocation) -> dict[str, str]:
+    """``{key: ETag}`` of everything in the ``files/`` folder."""
+    objects: dict[str, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.files_folder):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
+        objects.update((obj["Key"], obj.get("ETag", "")) for obj in page.get("Contents", []))
+    return objects
+
+
+def _marker_keys(s3: Any, location: ProgressLocation) -> list[str]:
+    return list(_listing(s3, location))
 
 
 def completed_files(s3: Any, location: ProgressLocation, data_files: list[DataFile]) -> frozenset[str]:
@@ -195,6 +214,62 @@ def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items:
     """Called by the Spark task after every item of the file was written and the count checked."""
     body = {"data_file": data_file_key, "items": items, "run_id": run_id, "written_at": utc_now_iso()}
     s3.put_object(Bucket=location.bucket, Key=location.marker_key(data_file_key), Body=json.dumps(body).encode())
+
+
+def write_live(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
+    """Called by the Spark task every ``LIVE_SECONDS`` while it writes a file: items written so far."""
+    body = {"data_file": data_file_key, "items": items, "run_id": run_id, "at": utc_now_iso()}
+    s3.put_object(Bucket=location.bucket, Key=location.live_key(data_file_key), Body=json.dumps(body).encode())
+
+
+class LiveProgress:
+    """The driver's view of one table's write stage from its progress folder: data files this run
+    has finished (their ``.done`` markers; files an earlier attempt wrote are not counted) and the
+    items written so far in the files being written (``.live`` objects of this run, for files with
+    no marker yet). One listing gives both, so a file is never counted twice or missed as it
+    finishes."""
+
+    def __init__(self, s3: Any, location: ProgressLocation, data_files: list[DataFile], skipped: frozenset[str],
+                 run_id: str) -> None:
+        self.s3, self.location, self.run_id = s3, location, run_id
+        self._done = {location.marker_key(f.key): f for f in data_files if f.key not in skipped}
+        self._live = {location.live_key(f.key): location.marker_key(f.key) for f in data_files if f.key not in skipped}
+        self._seen: dict[str, tuple[str, int]] = {}
+        """``.live`` key: (ETag, items of this run) as last read."""
+
+    def poll(self) -> tuple[int, int]:
+        """(files finished, items written) by this run so far."""
+        listing = _listing(self.s3, self.location)
+        files = items = 0
+        for key in listing:
+            done = self._done.get(key)
+            if done is not None:
+                files += 1
+                items += done.item_count
+        for key, etag in listing.items():
+            marker = self._live.get(key)
+            if marker is None or marker in listing:
+                continue
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != etag:
+                seen = (etag, self._read_live(key))
+                self._seen[key] = seen
+            items += seen[1]
+        return files, items
+
+    def _read_live(self, key: str) -> int:
+        try:
+            body = json.loads(self.s3.get_object(Bucket=self.location.bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404", "NotFound"):  # deleted since the listing
+                return 0
+            raise
+        except ValueError:
+            return 0
+        if not isinstance(body, dict) or body.get("run_id") != self.run_id:
+            return 0  # left by an earlier attempt: its items are written again by this one
+        items = body.get("items")
+        return items if isinstance(items, int) and items >= 0 else 0
 
 
 def finish(s3: Any, progress: TableProgress) -> None:

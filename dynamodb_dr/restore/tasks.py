@@ -10,6 +10,7 @@ fails its table, and the driver reports it; Spark does not retry it blindly.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
 from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_batches, spooled, validate_data_file
 from dynamodb_dr.rate_limit import AdaptiveRateLimiter
-from dynamodb_dr.restore.resume import ProgressLocation, write_marker
+from dynamodb_dr.restore.resume import LIVE_SECONDS, ProgressLocation, write_live, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class FileTask:
     verified_etag: str | None = None
     """The ETag of the object version the validation stage checked; the write stage reads that
     version only (If-Match) and does not hash it again."""
+    progress_seconds: float = LIVE_SECONDS
+    """How often the task records the items written so far in the file (``resume.write_live``)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ def write_data_file(
     completed_files: frozenset[str] | set[str] | None = None,
     on_file_done: Callable[[str, str, int], None] | None = None,
     verified_etag: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    progress_seconds: float = LIVE_SECONDS,
 ) -> FileWriteResult:
     """Stream one data file into ``writer``'s table, ``max_workers`` batches in flight at a time (one
     thread: ``BatchWriter.pipeline``).
@@ -73,7 +80,8 @@ def write_data_file(
     The file's MD5 is verified before the first write, or, given ``verified_etag`` (the version the
     validation stage checked), that version is read and no other; the item count is checked after
     the last write. ``completed_files`` (keys to skip) and ``on_file_done``
-    (called with table, data file key, items) are the seams for resumable restores.
+    (called with table, data file key, items) are the seams for resumable restores;
+    ``on_progress`` is called with the items written so far at most every ``progress_seconds``.
     """
     if completed_files and data_file.key in completed_files:
         return FileWriteResult(data_file.key, 0, 0, 0, skipped=True)
@@ -81,12 +89,16 @@ def write_data_file(
     read = 0
     with spooled(s3, bucket, data_file, export_arn, verified_etag=verified_etag) as (path, size):
         pipeline = writer.pipeline(data_file.key, max_in_flight=max_workers)
+        next_progress = time.monotonic() + progress_seconds
         try:
             for batch in iter_batches(path, data_file, export_arn, MAX_BATCH_ITEMS):
                 read += len(batch)
                 pipeline.submit(batch)
                 if pipeline.failed:
                     break  # a batch failed for good: stop reading; finish() reports it
+                if on_progress is not None and time.monotonic() >= next_progress:
+                    on_progress(pipeline.written)
+                    next_progress = time.monotonic() + progress_seconds
         except Exception:
             # The file cannot be read on: let the batches in flight land (or fail), then report this.
             with contextlib.suppress(WriteError):
@@ -158,9 +170,21 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
                     "a resumed run would write it again (puts are idempotent)"
                 )
 
+        def live(items: int) -> None:
+            if task.progress is None:
+                return
+            try:
+                write_live(s3, task.progress, task.data_file.key, items, task.run_id)
+            except Exception as exc:  # progress only: the restore goes on, the driver's log lags
+                if "progress_warning" not in result:
+                    result["progress_warning"] = f"could not record progress of {task.data_file.key}: {_error(exc)}"
+                    logger.warning("could not record progress", extra={"data_file": task.data_file.key,
+                                                                       "error": _error(exc)})
+
         done = write_data_file(
             s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers,
-            on_file_done=mark_done, verified_etag=task.verified_etag,
+            on_file_done=mark_done, verified_etag=task.verified_etag, on_progress=live,
+            progress_seconds=task.progress_seconds,
         )
         result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
     except WriteError as exc:

@@ -430,12 +430,15 @@ def test_write_data_file_sends_batches_concurrently_and_has_resume_seams(setup, 
     )
     assert skipped.skipped and scan_all(ddb, "dst") == {} and done_calls == []
 
+    so_far: list[int] = []
     result = write_data_file(
         s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=4,
-        on_file_done=lambda *a: done_calls.append(a),
+        on_file_done=lambda *a: done_calls.append(a), on_progress=so_far.append, progress_seconds=0.0,
     )
     assert (result.items_read, result.items_written) == (130, 130)
     assert done_calls == [("dst", data_file.key, 130)]
+    # Items written so far, as the file is written: acknowledged items only, never more than read.
+    assert so_far == sorted(so_far) and so_far[-1] < 130 and any(0 < n < 130 for n in so_far), so_far
     assert proxy.max_in_flight >= 2  # batches really were in flight together
     assert proxy.bad_signatures == []
     assert scan_all(ddb, "dst") == scan_all(ddb, "src")
