@@ -2,7 +2,8 @@
 
 1. Generates the exports (reused when already there): ``--items`` for the read path (default 1M, the
    issue's) and ``--e2e-items`` for the end-to-end paths (default 20k: the local endpoint is moto, a
-   Python server that takes ~1 ms of CPU per ~1 KB item, so 1M items would take hours on 2 cores).
+   Python server that takes ~1 ms of CPU per ~1 KB item, so 1M items take about an hour for the three paths on 2 cores:
+   ``--only e2e --e2e-items 1000000``).
 2. Read path (items/s per core): ``gzip -dc | wc -l`` (the floor), Python gunzip + split, the
    restore job's own read → validate → batch path into a counting sink, json.loads, botocore
    serialization; ratios to the floor.
