@@ -101,7 +101,7 @@ def _write_tasks(
             progress=t.progress.location if t.progress is not None else None,
             run_id=run_id,
             verified_etag=t.verified.get(f.key),
-            progress_seconds=live_seconds,
+            live_seconds=live_seconds,
         )
         for t in tables
         if t.export is not None
@@ -223,7 +223,7 @@ def run_restore(
             files_skipped=t.result.files_skipped,
             items_skipped=t.result.items_skipped,
             live=(
-                resume.LiveProgress(s3, t.progress.location, list(t.to_write), frozenset(), report.run_id)
+                resume.LiveProgress(s3, t.progress.location, list(t.to_write), report.run_id)
                 if t.progress is not None else None
             ),
         )

@@ -118,8 +118,7 @@ class ProgressLog:
                                        "one data file at a time", extra={"table": table.source, "error": str(exc)})
                 else:
                     files, items = max(files, live_files), max(items, live_items)
-            fields = progress_fields(table, files, items, elapsed)
-            logger.info("restore progress", extra=fields)
+            logger.info("restore progress", extra=progress_fields(table, files, items, elapsed))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

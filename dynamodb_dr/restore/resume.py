@@ -101,7 +101,12 @@ class ProgressLocation:
         return self.files_folder + marker_name(data_file_key)
 
     def live_key(self, data_file_key: str) -> str:
-        return self.marker_key(data_file_key)[: -len(DONE_SUFFIX)] + LIVE_SUFFIX
+        return _live_of(self.marker_key(data_file_key))
+
+
+def _live_of(marker_key: str) -> str:
+    """The ``.live`` key of the file whose ``.done`` key is ``marker_key``."""
+    return marker_key[: -len(DONE_SUFFIX)] + LIVE_SUFFIX
 
 
 @dataclass
@@ -119,11 +124,15 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+def _missing(exc: ClientError) -> bool:
+    return _code(exc) in ("NoSuchKey", "404", "NotFound")
+
+
 def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
     try:
         body = s3.get_object(Bucket=location.bucket, Key=location.state_key)["Body"].read()
     except ClientError as exc:
-        if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if _missing(exc):
             return None
         raise
     try:
@@ -229,11 +238,16 @@ class LiveProgress:
     no marker yet). One listing gives both, so a file is never counted twice or missed as it
     finishes."""
 
-    def __init__(self, s3: Any, location: ProgressLocation, data_files: list[DataFile], skipped: frozenset[str],
-                 run_id: str) -> None:
+    def __init__(self, s3: Any, location: ProgressLocation, to_write: list[DataFile], run_id: str) -> None:
         self.s3, self.location, self.run_id = s3, location, run_id
-        self._done = {location.marker_key(f.key): f for f in data_files if f.key not in skipped}
-        self._live = {location.live_key(f.key): location.marker_key(f.key) for f in data_files if f.key not in skipped}
+        self._done: dict[str, DataFile] = {}
+        """``.done`` key: its data file, for the files this run writes."""
+        self._live: dict[str, str] = {}
+        """``.live`` key: the ``.done`` key of the same file."""
+        for f in to_write:
+            marker = location.marker_key(f.key)
+            self._done[marker] = f
+            self._live[_live_of(marker)] = marker
         self._seen: dict[str, tuple[str, int]] = {}
         """``.live`` key: (ETag, items of this run) as last read."""
 
@@ -241,14 +255,13 @@ class LiveProgress:
         """(files finished, items written) by this run so far."""
         listing = _listing(self.s3, self.location)
         files = items = 0
-        for key in listing:
-            done = self._done.get(key)
-            if done is not None:
-                files += 1
-                items += done.item_count
         for key, etag in listing.items():
+            if key in self._done:
+                files += 1
+                items += self._done[key].item_count
+                continue
             marker = self._live.get(key)
-            if marker is None or marker in listing:
+            if marker is None or marker in listing:  # not this run's file, or finished: counted whole
                 continue
             seen = self._seen.get(key)
             if seen is None or seen[0] != etag:
@@ -261,7 +274,7 @@ class LiveProgress:
         try:
             body = json.loads(self.s3.get_object(Bucket=self.location.bucket, Key=key)["Body"].read())
         except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404", "NotFound"):  # deleted since the listing
+            if _missing(exc):  # deleted since the listing
                 return 0
             raise
         except ValueError:

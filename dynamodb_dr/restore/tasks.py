@@ -46,7 +46,7 @@ class FileTask:
     verified_etag: str | None = None
     """The ETag of the object version the validation stage checked; the write stage reads that
     version only (If-Match) and does not hash it again."""
-    progress_seconds: float = LIVE_SECONDS
+    live_seconds: float = LIVE_SECONDS
     """How often the task records the items written so far in the file (``resume.write_live``)."""
 
 
@@ -171,8 +171,7 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
                 )
 
         def live(items: int) -> None:
-            if task.progress is None:
-                return
+            assert task.progress is not None
             try:
                 write_live(s3, task.progress, task.data_file.key, items, task.run_id)
             except Exception as exc:  # progress only: the restore goes on, the driver's log lags
@@ -183,8 +182,8 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
 
         done = write_data_file(
             s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers,
-            on_file_done=mark_done, verified_etag=task.verified_etag, on_progress=live,
-            progress_seconds=task.progress_seconds,
+            on_file_done=mark_done, verified_etag=task.verified_etag,
+            on_progress=live if task.progress is not None else None, progress_seconds=task.live_seconds,
         )
         result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
     except WriteError as exc:
