@@ -28,8 +28,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from benchmarks.bench_read_floor import binary_as_bytes, data_files
 from benchmarks.endpoint import Endpoint, local_endpoint
 from benchmarks.measure import Result, since, snapshot, table
+from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.clients import DEFAULT_CONFIG, client_config, make_client
-from dynamodb_dr.manifest import BackupManifest
 
 
 def backup_manifest(export_root: Path) -> BackupManifest:

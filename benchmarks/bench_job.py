@@ -40,10 +40,16 @@ from benchmarks.endpoint import Endpoint
 from benchmarks.generate_export import DEFAULT_BUCKET, DEFAULT_DATE, DEFAULT_PREFIX
 from benchmarks.http_sink import http_sink
 from benchmarks.measure import CLK_TCK, Result, since, snapshot
-from dynamodb_dr import inflate, malloc
-from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 from dynamodb_dr.clients import client_config, make_client
-from dynamodb_dr.export_reader import DataFile, iter_batches, iter_items, read_export, validate_data_file
+from dynamodb_dr.restore import inflate, malloc
+from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
+from dynamodb_dr.restore.export_reader import (
+    DataFile,
+    iter_batches,
+    iter_items,
+    read_export,
+    validate_data_file,
+)
 from dynamodb_dr.restore.tasks import write_data_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +68,7 @@ def job_reader_lines(path: str) -> Iterator[bytes]:
 
 def read_path(files: list[Path], engine: str | None = None) -> Result:
     """read → validate → batch into a counting sink, one thread; ``engine`` forces an inflate engine
-    (``dynamodb_dr.inflate``), else the job's default."""
+    (``dynamodb_dr.restore.inflate``), else the job's default."""
     if engine is not None:
         with inflate.engine(engine):
             return read_path(files)

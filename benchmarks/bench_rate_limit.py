@@ -23,7 +23,7 @@ import time
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from dynamodb_dr.rate_limit import AdaptiveRateLimiter, task_share
+from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter, task_share
 
 BATCH = 25
 
@@ -139,8 +139,8 @@ def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seco
     ``task_share``) against the endpoint in ``AWS_ENDPOINT_URL``, into a fresh table; the items that
     landed are counted in the table. The budget must be below what the endpoint can take."""
     from benchmarks.baseline_seed import count_items
-    from dynamodb_dr.batch_writer import BatchWriter
     from dynamodb_dr.clients import client_config, make_client
+    from dynamodb_dr.restore.batch_writer import BatchWriter
 
     table_name = "bench-rate"
     ddb = make_client("dynamodb")

@@ -2,7 +2,7 @@
 
 Into a local directory that mirrors the bucket (the S3 key of every file is its path under it)::
 
-    OUT/PREFIX/DATE/manifest.json                                     dynamodb_dr.manifest.BackupManifest
+    OUT/PREFIX/DATE/manifest.json                                     dynamodb_dr.backup_manifest.BackupManifest
     OUT/PREFIX/DATE/TABLE/AWSDynamoDB/<ExportId>/_started
     OUT/PREFIX/DATE/TABLE/AWSDynamoDB/<ExportId>/manifest-summary.json (+ .checksum)
     OUT/PREFIX/DATE/TABLE/AWSDynamoDB/<ExportId>/manifest-files.json   (+ .checksum)
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dynamodb_dr.manifest import COMPLETED, BackupManifest, TableBackup, export_prefix
+from dynamodb_dr.backup_manifest import COMPLETED, BackupManifest, TableBackup, export_prefix
 
 DEFAULT_ITEMS = 1_000_000
 DEFAULT_ITEMS_PER_FILE = 10_000

@@ -19,8 +19,10 @@ from typing import Any
 from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
-from dynamodb_dr.restore import RestoreReport, parse_args, run_restore
+from dynamodb_dr.restore.args import parse_args
+from dynamodb_dr.restore.job import run_restore
 from dynamodb_dr.restore.progress import format_summary
+from dynamodb_dr.restore.report import RestoreReport
 
 logger = logging.getLogger("restore_job")
 

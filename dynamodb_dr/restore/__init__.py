@@ -1,7 +1,15 @@
-"""The Glue PySpark restore job's library: arguments, plan, Spark orchestration, report."""
+"""The restore: a backup (native exports in S3) written back into DynamoDB tables, type-exact.
 
-from dynamodb_dr.restore.args import RestoreArgs, parse_args
-from dynamodb_dr.restore.job import run_restore
-from dynamodb_dr.restore.report import RestoreReport
+Read top-down from the Glue entry point ``glue_jobs/restore_job.py``:
 
-__all__ = ["RestoreArgs", "RestoreReport", "parse_args", "run_restore"]
+- ``args``        the job's arguments, parsed strictly into ``RestoreArgs``
+- ``job``         ``run_restore``: one function per stage (check, validate, prepare, write, finalize)
+- ``plan``        which backup and tables, and whether each target can take the restore
+- ``export_reader`` AWS's export layout: summary, data files, checked lines (``inflate``, ``malloc``)
+- ``tasks``       what one Spark task does with one data file (validate it, or write it)
+- ``batch_writer`` the one door to DynamoDB's BatchWriteItem (``signing``, ``rate_limit``)
+- ``resume``, ``progress``, ``report``, ``targets``, ``write_rate``: the stages' helpers
+
+The package imports nothing itself, so a Spark worker that unpickles a task loads only what the
+task needs.
+"""

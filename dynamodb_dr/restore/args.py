@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from dynamodb_dr import config
 from dynamodb_dr.errors import ConfigError, ManifestError
-from dynamodb_dr.manifest import parse_backup_date
+from dynamodb_dr.backup_manifest import parse_backup_date
 
 LATEST = "latest"
 DEFAULT_MAX_WORKERS = 4

@@ -25,11 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dynamodb_dr import inflate
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.export_reader import DataFile, Export, read_export
-from dynamodb_dr.restore import resume, targets, write_rate
+from dynamodb_dr.restore import inflate, resume, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
+from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore.plan import (
     TableSelection,
     TargetState,

@@ -7,8 +7,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.backup_manifest import (
+    COMPLETED,
+    StoredManifest,
+    TableBackup,
+    find_latest_complete,
+    read_manifest,
+)
 from dynamodb_dr.errors import ConfigError, ManifestError, TargetTableError
-from dynamodb_dr.manifest import COMPLETED, StoredManifest, TableBackup, find_latest_complete, read_manifest
 from dynamodb_dr.restore.args import LATEST, RestoreArgs
 from dynamodb_dr.tables import describe_key_schema, key_schema_signature
 

@@ -50,8 +50,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dynamodb_dr.export_reader import DataFile
-from dynamodb_dr.manifest import utc_now_iso
+from dynamodb_dr.backup_manifest import utc_now_iso
+from dynamodb_dr.restore.export_reader import DataFile
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dynamodb_dr import inflate, malloc
-from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
-from dynamodb_dr.export_reader import DataFile, count_mismatch, iter_batches, spooled, validate_data_file
-from dynamodb_dr.rate_limit import AdaptiveRateLimiter
+from dynamodb_dr.restore import inflate, malloc
+from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
+from dynamodb_dr.restore.export_reader import (
+    DataFile,
+    count_mismatch,
+    iter_batches,
+    spooled,
+    validate_data_file,
+)
+from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import LIVE_SECONDS, ProgressLocation, write_live, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
 

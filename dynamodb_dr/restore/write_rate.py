@@ -30,8 +30,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from dynamodb_dr.batch_writer import MAX_BATCH_ITEMS
-from dynamodb_dr.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
+from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS
+from dynamodb_dr.restore.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
 from dynamodb_dr.restore.args import RestoreArgs
 
 KB = 1024

@@ -1,6 +1,6 @@
 """Export Lambda: on its EventBridge schedule, start today's native export of every table.
 
-Thin on purpose: read the configuration, build the clients, call ``dynamodb_dr.backup``. Returns
+Thin on purpose: read the configuration, build the clients, call ``dynamodb_dr.export.backup``. Returns
 ``{"statusCode": 200|207|500, "body": {...}}`` with ``body`` as a dict (not a JSON string).
 An event may carry ``{"backup_date": "YYYY-MM-DD"}``; otherwise the date is the UTC date of the
 event's ``time``.
@@ -13,10 +13,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dynamodb_dr.backup import MAX_PARALLEL_TABLES, run_scheduled_backup
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.config import BackupSettings
 from dynamodb_dr.errors import DynamoDBDRError
+from dynamodb_dr.export.backup import MAX_PARALLEL_TABLES, run_scheduled_backup
 
 logger = Logger(service="dynamodb-dr-export-backup")
 

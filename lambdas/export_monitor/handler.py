@@ -1,6 +1,6 @@
 """Export monitor Lambda: every few minutes, follow the day's exports and fill in the manifest.
 
-Thin on purpose: read the configuration, build the clients, call ``dynamodb_dr.monitor``. Invoke
+Thin on purpose: read the configuration, build the clients, call ``dynamodb_dr.export.monitor``. Invoke
 it with ``{"backup_date": "YYYY-MM-DD"}`` to check one date. Returns the export Lambda's response
 shape (``body`` a dict, not a JSON string) plus ``backup_status`` and ``pending_tables``.
 """
@@ -12,11 +12,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dynamodb_dr.backup import MAX_PARALLEL_TABLES
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.config import BackupSettings
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.monitor import run_monitor
+from dynamodb_dr.export.backup import MAX_PARALLEL_TABLES
+from dynamodb_dr.export.monitor import run_monitor
 
 logger = Logger(service="dynamodb-dr-export-monitor")
 

@@ -30,10 +30,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from dynamodb_dr.batch_writer import BatchWriter
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import WriteError
-from dynamodb_dr.export_reader import iter_items, read_export, spooled
+from dynamodb_dr.restore.batch_writer import BatchWriter
+from dynamodb_dr.restore.export_reader import iter_items, read_export, spooled
 from dynamodb_dr.restore.tasks import write_data_file
 from local_aws import export_layout
 from tests.support.backups import create_table, export_table, put_items

@@ -9,8 +9,8 @@ import hashlib
 import json
 
 from benchmarks.generate_export import generate_export, upload
+from dynamodb_dr.backup_manifest import BACKUP_COMPLETE, read_manifest
 from dynamodb_dr.clients import make_client
-from dynamodb_dr.manifest import BACKUP_COMPLETE, read_manifest
 
 
 def test_generated_export_uploads_in_the_aws_layout_and_matches_its_manifests(aws, tmp_path):

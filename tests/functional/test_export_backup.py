@@ -16,10 +16,10 @@ import boto3
 import pytest
 import requests
 
-from dynamodb_dr.backup import InvalidEventError, backup_response, run_backup
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.config import BackupSettings
 from dynamodb_dr.errors import ConfigError
+from dynamodb_dr.export.backup import InvalidEventError, backup_response, run_backup
 from local_aws import export_layout
 from local_aws.lambda_context import LocalLambdaContext
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from dynamodb_dr.errors import ExportDataError
-from dynamodb_dr.export_reader import DataFile, iter_items, read_export, spooled, validate_data_file
+from dynamodb_dr.restore.export_reader import DataFile, iter_items, read_export, spooled, validate_data_file
 from local_aws import export_layout
 from tests.support.backups import create_table, data_files, export_table, put_items
 from tests.support.items import HASH_TABLE_ATTRS, HASH_TABLE_KEYS, simple_item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from dynamodb_dr.rate_limit import capacity_budget
+from dynamodb_dr.restore.rate_limit import capacity_budget
 
 
 def test_capacity_budget_from_a_real_describe_table(aws):

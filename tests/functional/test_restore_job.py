@@ -18,7 +18,9 @@ import restore_job
 from botocore.awsrequest import AWSResponse
 
 from dynamodb_dr.clients import make_client
-from dynamodb_dr.restore import parse_args, run_restore, targets
+from dynamodb_dr.restore import targets
+from dynamodb_dr.restore.args import parse_args
+from dynamodb_dr.restore.job import run_restore
 from local_aws import export_layout
 from tests.support.backups import PREFIX, create_table, data_files, make_backup, put_items
 from tests.support.items import (

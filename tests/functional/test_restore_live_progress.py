@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import boto3
 
-from dynamodb_dr.export_reader import DataFile
+from dynamodb_dr.restore.export_reader import DataFile
 from dynamodb_dr.restore.resume import LiveProgress, ProgressLocation, write_live, write_marker
 
 BUCKET = "live-progress"

@@ -170,7 +170,7 @@ def test_lambda_environment_is_exactly_what_the_code_reads(component: Component)
 # Environment variables the Glue job's code reads that are not configuration: switches left unset
 # in every deployment, so Terraform must not set them (each with the reason).
 GLUE_DIAGNOSTIC_ENV = {
-    "DYNAMODB_DR_INFLATE": "dynamodb_dr/inflate.py: =zlib forces zlib to compare engines; unset, the job uses the isal wheel",
+    "DYNAMODB_DR_INFLATE": "dynamodb_dr/restore/inflate.py: =zlib forces zlib to compare engines; unset, the job uses the isal wheel",
 }
 
 
@@ -296,7 +296,7 @@ def test_analysis_follows_imports_only_to_code_that_is_used(tmp_path: Path) -> N
         tmp_path,
         """
         from dynamodb_dr.clients import make_client
-        from dynamodb_dr.manifest import read_manifest
+        from dynamodb_dr.backup_manifest import read_manifest
 
         def lambda_handler(event, context):
             return read_manifest(make_client("s3"), "bucket", "prefix", "2026-01-01")

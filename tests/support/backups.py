@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from dynamodb_dr import manifest as mf
+from dynamodb_dr import backup_manifest as mf
 from dynamodb_dr.tables import table_definition
 
 PREFIX = "native-exports"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from dynamodb_dr.export_reader import DataFile, iter_items
+from dynamodb_dr.restore.export_reader import DataFile, iter_items
 
 
 def peak_rss_mb() -> float:

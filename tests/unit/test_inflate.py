@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dynamodb_dr import inflate
 from dynamodb_dr.errors import ExportDataError
-from dynamodb_dr.export_reader import DataFile, iter_items
+from dynamodb_dr.restore import inflate
+from dynamodb_dr.restore.export_reader import DataFile, iter_items
 
 ROOT = Path(__file__).resolve().parents[2]
 LINES = [b'{"Item":{"pk":{"S":"k%05d"},"pad":{"S":"%s"}}}' % (i, b"x" * (i % 300)) for i in range(3000)]
@@ -62,7 +62,7 @@ def test_damage_is_an_export_data_error_naming_the_file(tmp_path, engine, damage
 
 
 def test_zlib_can_be_forced():
-    code = "from dynamodb_dr import inflate; print(inflate.ENGINE)"
+    code = "from dynamodb_dr.restore import inflate; print(inflate.ENGINE)"
     env = {"DYNAMODB_DR_INFLATE": "zlib", "PYTHONPATH": str(ROOT)}
     forced = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert forced.stdout.startswith("zlib ")

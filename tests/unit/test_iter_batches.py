@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from dynamodb_dr import export_reader
 from dynamodb_dr.errors import ExportDataError
-from dynamodb_dr.export_reader import DataFile, check_line, iter_batches, iter_items
+from dynamodb_dr.restore import export_reader
+from dynamodb_dr.restore.export_reader import DataFile, check_line, iter_batches, iter_items
 
 
 def _file(tmp_path, content: bytes) -> tuple[str, DataFile]:

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from dynamodb_dr import malloc
+from dynamodb_dr.restore import malloc
 
 PROBE = r"""
 import gzip, os, resource, sys, tempfile
-from dynamodb_dr import malloc
-from dynamodb_dr.export_reader import DataFile, iter_batches
+from dynamodb_dr.restore import malloc
+from dynamodb_dr.restore.export_reader import DataFile, iter_batches
 if sys.argv[1] == "tuned":
     assert malloc.tune_for_streaming() and malloc.tune_for_streaming()
 path = os.path.join(tempfile.mkdtemp(), "data.json.gz")

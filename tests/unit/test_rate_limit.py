@@ -9,7 +9,7 @@ from bisect import bisect_right
 import pytest
 
 from dynamodb_dr.errors import ConfigError
-from dynamodb_dr.rate_limit import AdaptiveRateLimiter, capacity_budget, task_share
+from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter, capacity_budget, task_share
 
 
 class FakeClock:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dynamodb_dr.export_reader import DataFile, Export, ExportSummary
 from dynamodb_dr.restore import job
 from dynamodb_dr.restore.args import parse_args
+from dynamodb_dr.restore.export_reader import DataFile, Export, ExportSummary
 from dynamodb_dr.restore.plan import TableSelection
 from dynamodb_dr.restore.report import TableResult
 

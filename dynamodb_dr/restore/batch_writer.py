@@ -9,7 +9,7 @@ per-call machinery (event hooks, endpoint rules, parameter validation, serializa
 layers, response parsing) costs ~30 µs of client CPU per item at 25 items a call, six times the
 whole read path. So the body goes out on a lean path built from the client's own parts:
 
-* signed (SigV4) by ``dynamodb_dr.signing.BatchWriteSigner``, a ``botocore.auth.SigV4Auth`` that
+* signed (SigV4) by ``dynamodb_dr.restore.signing.BatchWriteSigner``, a ``botocore.auth.SigV4Auth`` that
   keeps what repeats between calls (its output is tested equal to ``SigV4Auth.add_auth``'s), with
   the client's credential provider chain; credentials are frozen per call
   (``get_frozen_credentials()``), so refreshable credentials (a Glue job role, assumed roles) keep
@@ -61,7 +61,7 @@ from botocore.utils import get_environ_proxies
 
 from dynamodb_dr import USER_AGENT
 from dynamodb_dr.errors import WriteError
-from dynamodb_dr.signing import BatchWriteSigner
+from dynamodb_dr.restore.signing import BatchWriteSigner
 
 logger = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ class SignedTransport:
         except AttributeError as exc:  # a botocore release that moved them
             raise RuntimeError(
                 f"botocore {botocore.__version__} no longer exposes a client's credentials or HTTP session "
-                "where dynamodb_dr.batch_writer expects them; pin botocore to a tested version (pyproject.toml)"
+                "where dynamodb_dr.restore.batch_writer expects them; pin botocore to a tested version (pyproject.toml)"
             ) from exc
         self._user_agent = f"{USER_AGENT} botocore/{botocore.__version__} raw-batch-write"
         url = urlsplit(self.endpoint_url)

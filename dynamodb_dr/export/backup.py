@@ -1,7 +1,7 @@
 """The scheduled backup: start one native export (ExportTableToPointInTime) per table and record
 them in the day's backup manifest.
 
-This never waits for an export to finish; the export monitor (``dynamodb_dr.monitor``) follows
+This never waits for an export to finish; the export monitor (``dynamodb_dr.export.monitor``) follows
 them with DescribeExport. Every table is handled on its own: a table that cannot be exported is
 recorded as failed, with AWS's error code and a message saying what to do, and the others go on.
 
@@ -23,9 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dynamodb_dr.config import BackupSettings
-from dynamodb_dr.errors import DynamoDBDRError, ManifestError
-from dynamodb_dr.manifest import (
+from dynamodb_dr.backup_manifest import (
     BACKUP_TYPE,
     COMPLETED,
     FAILED,
@@ -40,6 +38,8 @@ from dynamodb_dr.manifest import (
     read_manifest,
     update_manifest,
 )
+from dynamodb_dr.config import BackupSettings
+from dynamodb_dr.errors import DynamoDBDRError, ManifestError
 from dynamodb_dr.tables import table_definition
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dynamodb_dr import inflate, malloc
 from dynamodb_dr.errors import ExportDataError
+from dynamodb_dr.restore import inflate, malloc
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read from S3 / the spool file at a time."""

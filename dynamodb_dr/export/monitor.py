@@ -19,18 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dynamodb_dr.backup import (
-    MAX_PARALLEL_TABLES,
-    backup_date_from_event,
-    backup_response,
-    check_environment,
-    needs_checking,
-    previous_day,
-    record_export_description,
-    record_manifest_files_key,
-)
-from dynamodb_dr.config import BackupSettings
-from dynamodb_dr.manifest import (
+from dynamodb_dr.backup_manifest import (
     BACKUP_IN_PROGRESS,
     COMPLETED,
     FAILED,
@@ -40,6 +29,17 @@ from dynamodb_dr.manifest import (
     TableBackup,
     read_manifest,
     update_manifest,
+)
+from dynamodb_dr.config import BackupSettings
+from dynamodb_dr.export.backup import (
+    MAX_PARALLEL_TABLES,
+    backup_date_from_event,
+    backup_response,
+    check_environment,
+    needs_checking,
+    previous_day,
+    record_export_description,
+    record_manifest_files_key,
 )
 
 logger = logging.getLogger(__name__)
