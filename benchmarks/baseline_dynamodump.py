@@ -46,7 +46,8 @@ def ensure_dynamodump(venv: Path = BENCH_VENV) -> Path:
     print(f"creating {venv} with dynamodump=={DYNAMODUMP_VERSION} (once)", file=sys.stderr, flush=True)
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"dynamodump=={DYNAMODUMP_VERSION}"], check=True
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"dynamodump=={DYNAMODUMP_VERSION}"],
+        check=True,
     )
     if not exe.exists():
         raise SystemExit(f"pip installed dynamodump but {exe} does not exist; remove {venv} and retry")
@@ -56,7 +57,7 @@ def ensure_dynamodump(venv: Path = BENCH_VENV) -> Path:
 def write_dump(export_root: Path, dump_root: Path) -> tuple[str, int]:
     """Convert the generated export into dynamodump's dump directory. Returns (table, items)."""
     manifest = backup_manifest(export_root)
-    (table_name, backup), = manifest.tables.items()
+    ((table_name, backup),) = manifest.tables.items()
     definition = backup.table_definition or {}
     if dump_root.exists():
         shutil.rmtree(dump_root)
@@ -113,7 +114,9 @@ def run(export_root: Path, endpoint: Endpoint, *, work_dir: Path = Path(".bench/
     result = since(start, f"dynamodump {DYNAMODUMP_VERSION} restore (1 thread)", items, children=True)
     result.extra["server_cpu_seconds"] = endpoint.cpu_seconds() - server_before
     if finished.returncode != 0:
-        raise SystemExit(f"dynamodump failed with exit code {finished.returncode}:\n{finished.stderr[-3000:]}")
+        raise SystemExit(
+            f"dynamodump failed with exit code {finished.returncode}:\n{finished.stderr[-3000:]}"
+        )
     restored = count_items(ddb, table_name)
     if restored != items:
         raise SystemExit(
@@ -125,7 +128,9 @@ def run(export_root: Path, endpoint: Endpoint, *, work_dir: Path = Path(".bench/
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--export", type=Path, required=True, help="directory written by generate_export")
     args = parser.parse_args(argv)
     with local_endpoint() as endpoint:

@@ -35,7 +35,9 @@ from dynamodb_dr.clients import DEFAULT_CONFIG, client_config, make_client
 def backup_manifest(export_root: Path) -> BackupManifest:
     found = sorted(export_root.rglob("manifest.json"))
     if not found:
-        raise SystemExit(f"no manifest.json under {export_root}; generate one with benchmarks.generate_export")
+        raise SystemExit(
+            f"no manifest.json under {export_root}; generate one with benchmarks.generate_export"
+        )
     return BackupManifest.from_dict(json.loads(found[0].read_text()), source=str(found[0]))
 
 
@@ -71,7 +73,9 @@ def restore_like_the_seed(files: list[Path], table_name: str, workers: int) -> i
     def table_for_thread() -> Any:
         if not hasattr(local, "table"):
             # boto3 resources are not thread-safe: one session and resource per worker thread.
-            resource = boto3.session.Session().resource("dynamodb", config=client_config(max_pool_connections=4))
+            resource = boto3.session.Session().resource(
+                "dynamodb", config=client_config(max_pool_connections=4)
+            )
             local.table = resource.Table(table_name)
         return local.table
 
@@ -91,7 +95,7 @@ def restore_like_the_seed(files: list[Path], table_name: str, workers: int) -> i
 
 def run(export_root: Path, endpoint: Endpoint, *, workers: int = 8, verify_scan: bool = False) -> Result:
     manifest = backup_manifest(export_root)
-    (table_name, backup), = manifest.tables.items()
+    ((table_name, backup),) = manifest.tables.items()
     files = data_files(export_root)
     ddb = make_client("dynamodb", config=DEFAULT_CONFIG)
     create_table(ddb, table_name, backup.table_definition or {})
@@ -111,7 +115,9 @@ def run(export_root: Path, endpoint: Endpoint, *, workers: int = 8, verify_scan:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--export", type=Path, required=True, help="directory written by generate_export")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--verify-scan", action="store_true", help="count restored items with a Scan")

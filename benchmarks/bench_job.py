@@ -78,8 +78,12 @@ def read_path(files: list[Path], engine: str | None = None) -> Result:
         for batch in iter_batches(str(path), _local_data_file(path), "benchmark", MAX_BATCH_ITEMS):
             items += len(batch)
             body_bytes += len(batch_body("sink", batch))
-    return since(start, f"job read → validate → batch (counting sink), {inflate.ENGINE.split()[0]} inflate", items,
-                 body_bytes=body_bytes)
+    return since(
+        start,
+        f"job read → validate → batch (counting sink), {inflate.ENGINE.split()[0]} inflate",
+        items,
+        body_bytes=body_bytes,
+    )
 
 
 # --- the write path into the HTTP sink ---------------------------------------------------------
@@ -124,7 +128,12 @@ def upload_export(export_root: Path, s3: Any, bucket: str = DEFAULT_BUCKET) -> N
 
 
 def write_path(
-    export_root: Path, *, max_workers: int = 4, max_files: int | None = None, seed_workers: int = 8, repeats: int = 3
+    export_root: Path,
+    *,
+    max_workers: int = 4,
+    max_files: int | None = None,
+    seed_workers: int = 8,
+    repeats: int = 3,
 ) -> list[Result]:
     """The job's validation stage, then its per-file writer (real ``write_data_file``) into the HTTP
     sink; S3 from the local endpoint (already in ``AWS_ENDPOINT_URL``, export uploaded by the caller).
@@ -132,7 +141,7 @@ def write_path(
     and its kernel time varies run to run); the min and max are in its ``extra``. Then the seed's
     approach into the same sink (``seed_workers`` threads; 0 skips it)."""
     manifest = backup_manifest(export_root)
-    (table_name, backup), = manifest.tables.items()
+    ((table_name, backup),) = manifest.tables.items()
     s3 = make_client("s3")
     export = read_export(s3, DEFAULT_BUCKET, backup.export_manifest_key)
     files = [f for f in export.files if f.item_count][:max_files]
@@ -140,8 +149,13 @@ def write_path(
     # job runs it before any write; the write stage then reads the versions it checked.
     start = snapshot()
     checks = [validate_data_file(s3, DEFAULT_BUCKET, f, export.summary.export_arn) for f in files]
-    results = [since(start, f"job validate_data_file (the validation stage, before any write), {inflate.ENGINE.split()[0]} inflate",
-                     sum(c.items for c in checks))]
+    results = [
+        since(
+            start,
+            f"job validate_data_file (the validation stage, before any write), {inflate.ENGINE.split()[0]} inflate",
+            sum(c.items for c in checks),
+        )
+    ]
     etags = {c.key: c.etag for c in checks}
     with http_sink() as sink:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = sink.url
@@ -164,14 +178,28 @@ def write_path(
                     with forced:
                         for data_file in files:
                             done = write_data_file(
-                                s3, writer, DEFAULT_BUCKET, data_file, export.summary.export_arn, table=table_name,
-                                max_workers=max_workers, verified_etag=etags[data_file.key],
+                                s3,
+                                writer,
+                                DEFAULT_BUCKET,
+                                data_file,
+                                export.summary.export_arn,
+                                table=table_name,
+                                max_workers=max_workers,
+                                verified_etag=etags[data_file.key],
                             )
                             written += done.items_written
-                    measured.append(since(start, f"job write_data_file, {name}, {max_workers} in flight (HTTP sink)", written))
+                    measured.append(
+                        since(
+                            start,
+                            f"job write_data_file, {name}, {max_workers} in flight (HTTP sink)",
+                            written,
+                        )
+                    )
                     received = sink.counts()["items"] - before
                     if received != written:
-                        raise SystemExit(f"the sink received {received:,} items but the writer reported {written:,}")
+                        raise SystemExit(
+                            f"the sink received {received:,} items but the writer reported {written:,}"
+                        )
                 results.append(median_run(measured))
             if seed_workers:
                 results.append(_seed_into_sink(export_root, sink, table_name, len(files), seed_workers))
@@ -244,7 +272,7 @@ def _tree_cpu(root: int, seen: dict[int, tuple[float, str]]) -> None:
 def restore_job(export_root: Path, endpoint: Endpoint, *, max_workers: int = 4) -> Result:
     """``glue_jobs/restore_job.py`` end to end into the local endpoint (export uploaded here, untimed)."""
     manifest = backup_manifest(export_root)
-    (table_name, backup), = manifest.tables.items()
+    ((table_name, backup),) = manifest.tables.items()
     upload_export(export_root, make_client("s3"))
     ddb = make_client("dynamodb")
     create_table(ddb, table_name, backup.table_definition or {})
@@ -265,9 +293,13 @@ def restore_job(export_root: Path, endpoint: Endpoint, *, max_workers: int = 4) 
     wall = time.monotonic() - started
     server = endpoint.cpu_seconds() - server_before
     if process.returncode != 0:
-        raise SystemExit(f"the restore job failed (exit {process.returncode}); see {export_root.parent / 'restore_job.log'}")
+        raise SystemExit(
+            f"the restore job failed (exit {process.returncode}); see {export_root.parent / 'restore_job.log'}"
+        )
     total = sum(cpu for cpu, _ in seen.values())
-    workers = sum(cpu for cpu, cmd in seen.values() if "pyspark" in cmd and ("daemon" in cmd or "worker" in cmd))
+    workers = sum(
+        cpu for cpu, cmd in seen.values() if "pyspark" in cmd and ("daemon" in cmd or "worker" in cmd)
+    )
     jvm = sum(cpu for cpu, cmd in seen.values() if "java" in cmd.split(" ", 1)[0])
     restored = count_items(ddb, table_name)
     if restored != backup.item_count:
@@ -278,8 +310,13 @@ def restore_job(export_root: Path, endpoint: Endpoint, *, max_workers: int = 4) 
         wall_seconds=wall,
         cpu_seconds=total,
         cpu_counted="process tree: driver + JVM + Python workers",
-        extra={"server_cpu_seconds": server, "python_worker_cpu_seconds": workers, "jvm_cpu_seconds": jvm,
-               "processes": len(seen), "restored_items": restored},
+        extra={
+            "server_cpu_seconds": server,
+            "python_worker_cpu_seconds": workers,
+            "jvm_cpu_seconds": jvm,
+            "processes": len(seen),
+            "restored_items": restored,
+        },
     )
 
 
@@ -287,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.endpoint import local_endpoint
     from benchmarks.measure import table
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--export", type=Path, required=True)
     parser.add_argument("--only", default="read,write,job")
     args = parser.parse_args(argv)

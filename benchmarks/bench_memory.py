@@ -59,14 +59,18 @@ def peak_rss(reader: str, path: Path, uncompressed_bytes: int) -> MemoryRun:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return MemoryRun(path, uncompressed_bytes, data["lines"], data["peak_kb"] * 1024, data["before_read_kb"] * 1024)
+    return MemoryRun(
+        path, uncompressed_bytes, data["lines"], data["peak_kb"] * 1024, data["before_read_kb"] * 1024
+    )
 
 
 def single_file(export_root: Path) -> tuple[Path, int]:
     """The one data file of a ``--file-bytes`` export and its uncompressed size (billedSizeBytes)."""
     files = data_files(export_root)
     if len(files) != 1:
-        raise SystemExit(f"{export_root} has {len(files)} data files; write one with generate_export --file-bytes")
+        raise SystemExit(
+            f"{export_root} has {len(files)} data files; write one with generate_export --file-bytes"
+        )
     summary = json.loads(next(export_root.rglob("manifest-summary.json")).read_text())
     return files[0], int(summary["billedSizeBytes"])
 
@@ -94,7 +98,9 @@ def report(runs: list[MemoryRun], reader: str = DEFAULT_READER) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--small", type=Path, required=True, help="export written with --file-bytes 10MB")
     parser.add_argument("--large", type=Path, required=True, help="export written with --file-bytes 1GB")
     parser.add_argument("--reader", default=DEFAULT_READER, help="module:function(path) yielding lines")

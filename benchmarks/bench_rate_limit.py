@@ -76,7 +76,12 @@ def max_in_window(times: list[float], counts: list[int], window: float) -> int:
 
 
 def run_budget(
-    budget: float, *, tasks: int = 2, threads: int = 4, seconds: float = 30.0, table_accepts: float | None = None
+    budget: float,
+    *,
+    tasks: int = 2,
+    threads: int = 4,
+    seconds: float = 30.0,
+    table_accepts: float | None = None,
 ) -> RateRun:
     table = SimulatedTable(table_accepts) if table_accepts else None
     events: list[tuple[float, int]] = []
@@ -111,13 +116,17 @@ def run_budget(
     name = f"{tasks} tasks x {threads} threads, budget {budget:,.0f} items/s"
     if table_accepts:
         name += f", table accepts {table_accepts:,.0f}"
-    return RateRun(name, budget, seconds, sum(counts), throttled[0], max_in_window(times, counts, 5.0), table_accepts)
+    return RateRun(
+        name, budget, seconds, sum(counts), throttled[0], max_in_window(times, counts, 5.0), table_accepts
+    )
 
 
 class _Recording:
     """The task's limiter, recording when each batch is released to the wire."""
 
-    def __init__(self, limiter: AdaptiveRateLimiter, events: list[tuple[float, int]], lock: threading.Lock) -> None:
+    def __init__(
+        self, limiter: AdaptiveRateLimiter, events: list[tuple[float, int]], lock: threading.Lock
+    ) -> None:
         self.limiter, self.events, self.lock = limiter, events, lock
         self.throttled = 0
 
@@ -168,7 +177,9 @@ def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seco
             with lock:
                 reported[0] += done
 
-    recorders = [_Recording(AdaptiveRateLimiter(task_share(budget, tasks)), events, lock) for _ in range(tasks)]
+    recorders = [
+        _Recording(AdaptiveRateLimiter(task_share(budget, tasks)), events, lock) for _ in range(tasks)
+    ]
     writers = [
         BatchWriter(make_client("dynamodb", config=client_config(max_pool_connections=threads + 2)), table_name,
                     rate_limiter=rec)
@@ -187,7 +198,9 @@ def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seco
     times, counts = [t for t, _ in events], [n for _, n in events]
     written = count_items(ddb, table_name)
     if written != reported[0]:
-        raise SystemExit(f"rate run: the writers reported {reported[0]:,} items written but the table holds {written:,}")
+        raise SystemExit(
+            f"rate run: the writers reported {reported[0]:,} items written but the table holds {written:,}"
+        )
     name = f"{tasks} tasks x {threads} threads, BatchWriter into the local endpoint, budget {budget:,.0f} items/s"
     throttled = sum(r.throttled for r in recorders)
     return RateRun(name, budget, elapsed, written, throttled, max_in_window(times, counts, 5.0), None)
@@ -216,7 +229,9 @@ def run(budget: float = 2000, *, seconds: float = 30.0, accept_percent: float = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--budget", type=float, default=2000, help="items/s for the table")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--accept-percent", type=float, default=60.0, help="what the throttling table takes")
@@ -259,7 +274,9 @@ class CountingProxy:
                         events.append((time.monotonic(), body.count(b'"PutRequest"')))
                 upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    headers = {
+                        k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                    }
                     upstream_connection.request("POST", self.path, body=body, headers=headers)
                     response = upstream_connection.getresponse()
                     out = response.read()
@@ -299,7 +316,7 @@ def run_job_budget(export_root: object, endpoint: object, budget: float) -> Rate
 
     root = Path(str(export_root))
     manifest = backup_manifest(root)
-    (table_name, backup), = manifest.tables.items()
+    ((table_name, backup),) = manifest.tables.items()
     upload_export(root, make_client("s3"))
     ddb = make_client("dynamodb")
     create_table(ddb, table_name, backup.table_definition or {})
@@ -317,7 +334,9 @@ def run_job_budget(export_root: object, endpoint: object, budget: float) -> Rate
     finally:
         proxy.stop()
     if finished.returncode != 0:
-        raise SystemExit(f"the restore job failed (exit {finished.returncode}); see {root.parent / 'restore_job_rate.log'}")
+        raise SystemExit(
+            f"the restore job failed (exit {finished.returncode}); see {root.parent / 'restore_job_rate.log'}"
+        )
     events = sorted(proxy.events)
     times, counts = [t for t, _ in events], [n for _, n in events]
     span = max(times[-1] - times[0], 1e-9)

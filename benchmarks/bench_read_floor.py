@@ -43,7 +43,9 @@ def data_files(export_root: Path) -> list[Path]:
         for line in entries:
             files.append(bucket_root / json.loads(line)["dataFileS3Key"])
     if not files:
-        raise SystemExit(f"no manifest-files.json under {export_root}; generate one with benchmarks.generate_export")
+        raise SystemExit(
+            f"no manifest-files.json under {export_root}; generate one with benchmarks.generate_export"
+        )
     return files
 
 
@@ -86,7 +88,9 @@ def iter_lines(path: Path | str, inflate: Any = zlib) -> Iterator[bytes]:
         yield tail
 
 
-def python_gunzip_split(files: list[Path], inflate: Any = zlib, name: str = "python gzip + split lines") -> Result:
+def python_gunzip_split(
+    files: list[Path], inflate: Any = zlib, name: str = "python gzip + split lines"
+) -> Result:
     start = snapshot()
     count = 0
     for path in files:
@@ -172,7 +176,9 @@ def run(export_root: Path, *, sample: int = 100_000) -> list[Result]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--export", type=Path, required=True, help="directory written by generate_export")
     parser.add_argument("--sample", type=int, default=100_000, help="lines used for json.loads / botocore")
     args = parser.parse_args(argv)

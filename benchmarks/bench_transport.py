@@ -46,8 +46,14 @@ def run(calls: int) -> list[tuple[str, float]]:
     rows: list[tuple[str, float]] = []
     with http_sink() as sink:
         # The sink checks no signature: any credentials do, but there must be some (and a region).
-        os.environ.update({"AWS_ENDPOINT_URL_DYNAMODB": sink.url, "AWS_ACCESS_KEY_ID": "bench",
-                           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL_DYNAMODB": sink.url,
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            }
+        )
         try:
             writer = BatchWriter(make_client("dynamodb"), "bench")
             transport = writer.transport
@@ -73,7 +79,9 @@ def run(calls: int) -> list[tuple[str, float]]:
             lines = [LINE] * 25
 
             def stock_sigv4() -> Any:
-                request = AWSRequest(method="POST", url=transport.endpoint_url, data=body, headers=dict(fixed))
+                request = AWSRequest(
+                    method="POST", url=transport.endpoint_url, data=body, headers=dict(fixed)
+                )
                 SigV4Auth(transport.credentials(), transport.signing_name, transport.region).add_auth(request)
                 return request
 
@@ -91,7 +99,10 @@ def run(calls: int) -> list[tuple[str, float]]:
             fixed = transport.signer.fixed_headers
             paths: list[tuple[str, Callable[[], Any]]] = [
                 ("sign: botocore SigV4Auth.add_auth", stock_sigv4),
-                ("sign: BatchWriteSigner + request bytes (the writer's)", lambda: transport.request_bytes(body)),
+                (
+                    "sign: BatchWriteSigner + request bytes (the writer's)",
+                    lambda: transport.request_bytes(body),
+                ),
                 ("the writer's pipeline, 4 in flight (WritePipeline)", pipelined),
                 ("raw kept-alive socket, one at a time (SignedTransport.send)", lambda: transport.send(body)),
                 ("http.client kept-alive connection", via_http_client),
@@ -123,7 +134,9 @@ def report(rows: list[tuple[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args(argv)
     print(report(run(args.calls)))

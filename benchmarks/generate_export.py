@@ -58,11 +58,57 @@ TABLE_DEFINITION = {
 }
 
 WORDS = (
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
-    "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform",
-    "victor", "whiskey", "xray", "yankee", "zulu", "amber", "basalt", "cobalt", "dune", "ember", "fjord",
-    "glacier", "harbor", "island", "jasper", "kelp", "lagoon", "meadow", "nectar", "orchid", "pebble",
-    "quartz", "river", "spruce", "tundra", "umber", "valley", "willow", "yarrow", "zephyr",
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "amber",
+    "basalt",
+    "cobalt",
+    "dune",
+    "ember",
+    "fjord",
+    "glacier",
+    "harbor",
+    "island",
+    "jasper",
+    "kelp",
+    "lagoon",
+    "meadow",
+    "nectar",
+    "orchid",
+    "pebble",
+    "quartz",
+    "river",
+    "spruce",
+    "tundra",
+    "umber",
+    "valley",
+    "willow",
+    "yarrow",
+    "zephyr",
 )
 STATUSES = ("PENDING", "PAID", "SHIPPED", "DELIVERED", "RETURNED", "CANCELLED")
 CITIES = ("Lisbon", "Oslo", "Osaka", "Austin", "Lagos", "Lima", "Perth", "Quebec", "Seoul", "Turin")
@@ -111,14 +157,19 @@ def _line(rng: random.Random, index: int) -> str:
         "status": rng.choice(STATUSES),
         "price": f"{rng.randrange(100_000)}.{rng.randrange(100):02d}",
         "flag": "true" if rng.random() < 0.5 else "false",
-        "tags": ",".join(f'"{w}"' for w in words[:rng.randrange(1, 5)]),
+        "tags": ",".join(f'"{w}"' for w in words[: rng.randrange(1, 5)]),
         "nums": ",".join(f'"{n}"' for n in rng.sample(range(-500, 100_000), rng.randrange(1, 6))),
         "blob": base64.b64encode(rng.randbytes(rng.randrange(48, 160))).decode("ascii"),
         "lines": lines,
-        "w1": words[5], "w2": words[6], "w3": words[7],
-        "n1": rng.randrange(1, 120), "n2": rng.randrange(100_000),
-        "city": rng.choice(CITIES), "zip": rng.randrange(100_000),
-        "lat": f"{rng.uniform(-90, 90):.6f}", "lon": f"{rng.uniform(-180, 180):.6f}",
+        "w1": words[5],
+        "w2": words[6],
+        "w3": words[7],
+        "n1": rng.randrange(1, 120),
+        "n2": rng.randrange(100_000),
+        "city": rng.choice(CITIES),
+        "zip": rng.randrange(100_000),
+        "lat": f"{rng.uniform(-90, 90):.6f}",
+        "lon": f"{rng.uniform(-180, 180):.6f}",
         "text": " ".join(rng.choices(WORDS, k=rng.randrange(25, 55))),
     }
     return TEMPLATES[index % len(TEMPLATES)] % values
@@ -244,7 +295,9 @@ def generate_export(
     else:
         specs = []
         for first in range(0, items, items_per_file):
-            specs.append(FileSpec("", "", first, min(items_per_file, items - first), None, seed * 1_000_003 + first))
+            specs.append(
+                FileSpec("", "", first, min(items_per_file, items - first), None, seed * 1_000_003 + first)
+            )
     specs = [
         FileSpec(str(out / key), key, s.first_index, s.item_count, s.target_bytes, s.seed)
         for s in specs
@@ -366,11 +419,15 @@ def parse_size(value: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=DEFAULT_ITEMS, help="items in the export (default 1M)")
     parser.add_argument("--items-per-file", type=int, default=DEFAULT_ITEMS_PER_FILE)
     parser.add_argument("--file-bytes", type=parse_size, help="write ONE data file of this uncompressed size")
-    parser.add_argument("--out", type=Path, help="directory mirroring the bucket (default .bench/exports/<size>)")
+    parser.add_argument(
+        "--out", type=Path, help="directory mirroring the bucket (default .bench/exports/<size>)"
+    )
     parser.add_argument("--table", default=DEFAULT_TABLE)
     parser.add_argument("--prefix", default=DEFAULT_PREFIX)
     parser.add_argument("--backup-date", default=DEFAULT_DATE)

@@ -22,7 +22,7 @@ import requests
 
 from benchmarks.measure import process_cpu_seconds
 
-_SERVER = r'''
+_SERVER = r"""
 import asyncio, json, os, sys, zlib
 BODY = b'{"UnprocessedItems":{}}'
 HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: sink\r\n"
@@ -56,7 +56,7 @@ async def main():
     await loop.run_in_executor(None, sys.stdin.read)
     os._exit(0)  # stdin closed: the benchmark is done; open keep-alive connections go with the process
 asyncio.run(main())
-'''
+"""
 
 
 @dataclass
@@ -73,7 +73,9 @@ class Sink:
 
 @contextmanager
 def http_sink() -> Iterator[Sink]:
-    process = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()

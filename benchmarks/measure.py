@@ -60,7 +60,9 @@ class Result:
         return self.cpu_seconds / self.items * 1e6 if self.items else float("nan")
 
 
-def since(start: CpuSnapshot, name: str, items: int, *, children: bool = False, **extra: float | int | str) -> Result:
+def since(
+    start: CpuSnapshot, name: str, items: int, *, children: bool = False, **extra: float | int | str
+) -> Result:
     end = snapshot()
     cpu = (end.children_cpu - start.children_cpu) if children else (end.self_cpu - start.self_cpu)
     return Result(

@@ -165,14 +165,26 @@ def svg_bars(results: list[Result], title: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=1_000_000, help="read-path export size (default 1M)")
     parser.add_argument("--e2e-items", type=int, default=20_000, help="end-to-end export size (default 20k)")
-    parser.add_argument("--write-files", type=int, default=20, help="data files of the read export for the write path")
-    parser.add_argument("--write-repeats", type=int, default=3, help="runs of the job's write path; the median is kept")
-    parser.add_argument("--endpoint-rate-budget", type=float, default=500, help="items/s, below what moto takes")
-    parser.add_argument("--job-rate-budget", type=float, default=400, help="--max_write_rate of the job's rate run")
-    parser.add_argument("--rate-job-items", type=int, default=20_000, help="items the job restores at the budget (0: skip)")
+    parser.add_argument(
+        "--write-files", type=int, default=20, help="data files of the read export for the write path"
+    )
+    parser.add_argument(
+        "--write-repeats", type=int, default=3, help="runs of the job's write path; the median is kept"
+    )
+    parser.add_argument(
+        "--endpoint-rate-budget", type=float, default=500, help="items/s, below what moto takes"
+    )
+    parser.add_argument(
+        "--job-rate-budget", type=float, default=400, help="--max_write_rate of the job's rate run"
+    )
+    parser.add_argument(
+        "--rate-job-items", type=int, default=20_000, help="items the job restores at the budget (0: skip)"
+    )
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
     parser.add_argument("--seed-workers", type=int, default=8, help="threads of the seed's approach")
@@ -206,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         print("read path: the job's read → validate → batch ...", flush=True)
         files = bench_read_floor.data_files(export)
         job = bench_job.read_path(files)
-        reads[2:2] = [job] + ([] if bench_job.inflate.ENGINE.startswith("zlib") else [bench_job.read_path(files, "zlib")])
+        reads[2:2] = [job] + (
+            [] if bench_job.inflate.ENGINE.startswith("zlib") else [bench_job.read_path(files, "zlib")]
+        )
         section = table(reads, reference=reads[0])
         floor, python_split = reads[0], reads[1]
         section += (
@@ -215,8 +229,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{job.items_per_cpu_second / python_split.items_per_cpu_second:.2f}x Python's gunzip + split "
             "(goal: >= 0.5x the decompression rate)."
         )
-        report += [f"## Read path, {args.items:,}-item export (json.loads / botocore on a {args.sample:,}-line sample)",
-                   "", section, ""]
+        report += [
+            f"## Read path, {args.items:,}-item export (json.loads / botocore on a {args.sample:,}-line sample)",
+            "",
+            section,
+            "",
+        ]
         print(section, flush=True)
         plotted += reads
 
@@ -237,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         section = table(writes + floor_rows, reference=floor_rows[1] if len(floor_rows) > 1 else lean)
         spread = (
             f" (median of {lean.extra['runs']} runs; {lean.extra['per_core_min']:,} to {lean.extra['per_core_max']:,})"
-            if "runs" in lean.extra else ""
+            if "runs" in lean.extra
+            else ""
         )
         both = 1e6 / (lean.cpu_seconds_per_million + validate.cpu_seconds_per_million)
         section += (
@@ -246,36 +265,55 @@ def main(argv: list[str] | None = None) -> int:
             + (
                 f", and {seed[0].cpu_seconds_per_million / lean.cpu_seconds_per_million:.1f}x less than the "
                 "seed's approach into the same sink"
-                if seed else ""
+                if seed
+                else ""
             )
             + ". **The write stage** (S3 GET of the validated version + gunzip + check + batch + sign + send) "
             f"runs at **{lean.items_per_cpu_second:,.0f} items/s per core**{spread}"
             + (", i.e. " if floor_rows else "")
             + " and ".join(
                 f"{lean.items_per_cpu_second / row.items_per_cpu_second:.2f}x {label}"
-                for row, label in zip(floor_rows, ("`gzip -dc | wc -l`", "Python's gunzip + split"), strict=False)
+                for row, label in zip(
+                    floor_rows, ("`gzip -dc | wc -l`", "Python's gunzip + split"), strict=False
+                )
             )
             + (
                 " (goal: >= 0.5x the decompression rate: "
-                + ("met)." if lean.items_per_cpu_second >= 0.5 * floor_rows[1].items_per_cpu_second else "NOT met).")
-                if len(floor_rows) > 1 else "."
+                + (
+                    "met)."
+                    if lean.items_per_cpu_second >= 0.5 * floor_rows[1].items_per_cpu_second
+                    else "NOT met)."
+                )
+                if len(floor_rows) > 1
+                else "."
             )
             + f" The validation stage, the job's separate pass before any write (S3 GET + MD5 + gunzip + check + "
             f"count), runs at {validate.items_per_cpu_second:,.0f} items/s per core; both stages together: "
             f"{both:,.0f} items/s per core"
-            + (f" = {both / floor_rows[1].items_per_cpu_second:.2f}x Python's gunzip + split." if len(floor_rows) > 1 else ".")
+            + (
+                f" = {both / floor_rows[1].items_per_cpu_second:.2f}x Python's gunzip + split."
+                if len(floor_rows) > 1
+                else "."
+            )
         )
         print("write path: client CPU per call of each way of sending ...", flush=True)
         section += "\n\n" + bench_transport.report(bench_transport.run(2000))
-        report += [f"## Write path: the job's per-file writer into an HTTP sink ({lean.items:,} items)", "",
-                   "The sink (benchmarks/http_sink.py) answers at once and keeps connections alive, as DynamoDB "
-                   "does; S3 GETs come from the local endpoint. CPU: this process (all its threads).", "",
-                   section, ""]
+        report += [
+            f"## Write path: the job's per-file writer into an HTTP sink ({lean.items:,} items)",
+            "",
+            "The sink (benchmarks/http_sink.py) answers at once and keeps connections alive, as DynamoDB "
+            "does; S3 GETs come from the local endpoint. CPU: this process (all its threads).",
+            "",
+            section,
+            "",
+        ]
         print(section, flush=True)
         plotted += writes
 
     if "e2e" in only:
-        export = export_for(args.e2e_items, min(args.items_per_file, max(1, args.e2e_items // 10)), args.exports)
+        export = export_for(
+            args.e2e_items, min(args.items_per_file, max(1, args.e2e_items // 10)), args.exports
+        )
         results = []
         with local_endpoint() as endpoint:
             print(f"end to end: the restore job ({args.e2e_items:,} items) ...", flush=True)
@@ -295,10 +333,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{float(job.extra['jvm_cpu_seconds']):,.1f} s, the rest the driver; Spark's start-up is a fixed cost "
             "that a small run cannot amortize."
         )
-        report += [f"## End to end into the local endpoint, {args.e2e_items:,} items", "",
-                   "Client CPU: the restoring process (and its children; for the job its whole process tree, "
-                   "polled from /proc); server CPU: the moto server process.",
-                   "", section, ""]
+        report += [
+            f"## End to end into the local endpoint, {args.e2e_items:,} items",
+            "",
+            "Client CPU: the restoring process (and its children; for the job its whole process tree, "
+            "polled from /proc); server CPU: the moto server process.",
+            "",
+            section,
+            "",
+        ]
         print(section, flush=True)
         plotted += results
 
@@ -306,18 +349,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"write-rate budget, {args.rate_seconds:.0f} s per run ...", flush=True)
         runs = bench_rate_limit.run(args.rate_budget, seconds=args.rate_seconds)
         with local_endpoint():
-            print(f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
-                  flush=True)
-            runs.append(bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds))
+            print(
+                f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
+                flush=True,
+            )
+            runs.append(
+                bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds)
+            )
         if args.rate_job_items:
             rate_export = export_for(args.rate_job_items, max(1, args.rate_job_items // 10), args.exports)
             with local_endpoint() as endpoint:
-                print(f"write-rate budget through the restore job ({args.rate_job_items:,} items) ...", flush=True)
+                print(
+                    f"write-rate budget through the restore job ({args.rate_job_items:,} items) ...",
+                    flush=True,
+                )
                 runs.append(bench_rate_limit.run_job_budget(rate_export, endpoint, args.job_rate_budget))
         section = bench_rate_limit.report(runs)
-        report += ["## Write-rate budget (real clock: counting sink, then the job's writer into the local endpoint)",
-                   "",
-                   "Goal: achieved >= 90% of the budget, no 5-second window above 105%.", "", section, ""]
+        report += [
+            "## Write-rate budget (real clock: counting sink, then the job's writer into the local endpoint)",
+            "",
+            "Goal: achieved >= 90% of the budget, no 5-second window above 105%.",
+            "",
+            section,
+            "",
+        ]
         print(section, flush=True)
 
     if "memory" in only:
@@ -333,7 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "results.md").write_text("\n".join(report))
     if plotted:
         (args.results / "items-per-core.svg").write_text(svg_bars(plotted, "Restore paths: items/s per core"))
-    print(f"\nreport: {args.results / 'results.md'} (total {time.monotonic() - started:.0f}s)", file=sys.stderr)
+    print(
+        f"\nreport: {args.results / 'results.md'} (total {time.monotonic() - started:.0f}s)", file=sys.stderr
+    )
     return 0
 
 

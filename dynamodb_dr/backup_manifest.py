@@ -282,6 +282,7 @@ def find_latest_complete(s3: Any, bucket: str, prefix: str) -> StoredManifest:
         seen.append(f"{backup_date} ({stored.manifest.status})")
     detail = "; found: " + ", ".join(seen[:10]) if seen else f"; s3://{bucket}/{prefix}/ holds no backups"
     raise BackupNotFoundError(
-        "'latest' asks for the newest COMPLETE backup and there is none" + detail
+        "'latest' asks for the newest COMPLETE backup and there is none"
+        + detail
         + ". Run the export monitor to finish in-progress backups, or restore a date explicitly."
     )

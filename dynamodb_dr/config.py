@@ -37,7 +37,9 @@ def require(env: Mapping[str, str], name: str, expected: str) -> str:
 
 def parse_bucket(value: str, *, source: str) -> str:
     if not BUCKET_RE.match(value):
-        raise ConfigError(f"{source}={value!r} is not a valid S3 bucket name (3-63 chars of a-z, 0-9, '.', '-')")
+        raise ConfigError(
+            f"{source}={value!r} is not a valid S3 bucket name (3-63 chars of a-z, 0-9, '.', '-')"
+        )
     return value
 
 
@@ -85,7 +87,9 @@ class BackupSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
         env = os.environ if env is None else env
-        bucket = parse_bucket(require(env, BACKUP_BUCKET, "the S3 bucket that holds the exports"), source=BACKUP_BUCKET)
+        bucket = parse_bucket(
+            require(env, BACKUP_BUCKET, "the S3 bucket that holds the exports"), source=BACKUP_BUCKET
+        )
         environment = require(env, ENVIRONMENT, "a name for this deployment, e.g. 'prod'")
         tables = parse_table_list(
             require(env, DYNAMODB_TABLES, 'a JSON array of table names, e.g. ["orders","users"]'),

@@ -46,7 +46,10 @@ def table_definition(description: dict[str, Any]) -> dict[str, Any]:
         gsis.append(gsi)
     if gsis:
         definition["GlobalSecondaryIndexes"] = gsis
-    lsis = [{k: index[k] for k in _INDEX_FIELDS if k in index} for index in description.get("LocalSecondaryIndexes") or []]
+    lsis = [
+        {k: index[k] for k in _INDEX_FIELDS if k in index}
+        for index in description.get("LocalSecondaryIndexes") or []
+    ]
     if lsis:
         definition["LocalSecondaryIndexes"] = lsis
     table_class = (description.get("TableClassSummary") or {}).get("TableClass")
@@ -54,7 +57,10 @@ def table_definition(description: dict[str, Any]) -> dict[str, Any]:
         definition["TableClass"] = table_class
     stream = description.get("StreamSpecification")
     if stream and stream.get("StreamEnabled"):
-        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": stream["StreamViewType"],
+        }
     if description.get("DeletionProtectionEnabled"):
         definition["DeletionProtectionEnabled"] = True
     return definition
@@ -65,7 +71,9 @@ def create_table_request(table_name: str, definition: dict[str, Any]) -> dict[st
     return {"TableName": table_name, **definition}
 
 
-def key_schema_signature(key_schema: list[dict[str, str]], attribute_definitions: list[dict[str, str]]) -> tuple:
+def key_schema_signature(
+    key_schema: list[dict[str, str]], attribute_definitions: list[dict[str, str]]
+) -> tuple:
     """A comparable form of a key schema: ((name, HASH|RANGE, S|N|B), ...)."""
     types = {a["AttributeName"]: a["AttributeType"] for a in attribute_definitions}
     return tuple((k["AttributeName"], k["KeyType"], types.get(k["AttributeName"])) for k in key_schema)

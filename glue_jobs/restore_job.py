@@ -68,12 +68,19 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
         spark, job, created = _spark_session(argv)
     try:
         report = run_restore(
-            args, spark=spark, s3=make_client("s3"), dynamodb=make_client("dynamodb"), progress_seconds=progress_seconds
+            args,
+            spark=spark,
+            s3=make_client("s3"),
+            dynamodb=make_client("dynamodb"),
+            progress_seconds=progress_seconds,
         )
     except DynamoDBDRError as exc:
         logger.error("restore could not start", extra={"error": str(exc)})
         failed = RestoreReport(
-            backup_date=None, requested_date=args.backup_date, environment=args.environment, dry_run=args.dry_run
+            backup_date=None,
+            requested_date=args.backup_date,
+            environment=args.environment,
+            dry_run=args.dry_run,
         )
         failed.errors.append(str(exc))
         failed.finish()

@@ -49,14 +49,20 @@ def common_attributes(i: int, rng: random.Random) -> dict[str, Any]:
         "label": {"S": f"item {i} — ünïcødé ✓"},
         "empty": {"S": ""},
         "counter": {"N": str(rng.randrange(0, 10**12))},
-        "precise": {"N": "-1.2345678901234567890123456789012345678E-130" if i % 7 == 0 else f"{i}.{rng.randrange(10**9):09d}"},
+        "precise": {
+            "N": "-1.2345678901234567890123456789012345678E-130"
+            if i % 7 == 0
+            else f"{i}.{rng.randrange(10**9):09d}"
+        },
         "secret": {"B": bytes([0xFF, 0xFE, 0x00, i % 256]) + rng.randbytes(12)},
         "enabled": {"BOOL": i % 2 == 0},
         "deleted_at": {"NULL": True},
         "tags": {"SS": sorted({f"tag{rng.randrange(20)}" for _ in range(3)})},
         "scores": {"NS": sorted({str(rng.randrange(1000)) for _ in range(3)})},
         "blobs": {"BS": [bytes([0x80 + k, i % 256]) for k in range(2)]},
-        "history": {"L": [{"S": "created"}, {"N": str(i)}, {"BOOL": False}, {"NULL": True}, {"B": b"\xc3\x28"}]},
+        "history": {
+            "L": [{"S": "created"}, {"N": str(i)}, {"BOOL": False}, {"NULL": True}, {"B": b"\xc3\x28"}]
+        },
         "profile": _nested(5, rng),
     }
 

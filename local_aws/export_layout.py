@@ -340,7 +340,9 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
     files_body = ("\n".join(manifest_lines) + "\n").encode("utf-8")
     files_key = f"{base}/manifest-files.json"
     _put(s3, export.s3_bucket, files_key, files_body)
-    _put(s3, export.s3_bucket, f"{base}/manifest-files.checksum", hashlib.md5(files_body).hexdigest().encode())
+    _put(
+        s3, export.s3_bucket, f"{base}/manifest-files.checksum", hashlib.md5(files_body).hexdigest().encode()
+    )
 
     end = datetime.now(UTC)
     summary = {
@@ -365,7 +367,12 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
     summary_body = json.dumps(summary, separators=(",", ":")).encode("utf-8")
     summary_key = f"{base}/manifest-summary.json"
     _put(s3, export.s3_bucket, summary_key, summary_body)
-    _put(s3, export.s3_bucket, f"{base}/manifest-summary.checksum", hashlib.md5(summary_body).hexdigest().encode())
+    _put(
+        s3,
+        export.s3_bucket,
+        f"{base}/manifest-summary.checksum",
+        hashlib.md5(summary_body).hexdigest().encode(),
+    )
 
     with _lock:
         export.item_count = len(export.lines)

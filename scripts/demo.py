@@ -37,7 +37,11 @@ from local_aws.lambda_context import LocalLambdaContext  # noqa: E402
 BUCKET = "dynamodb-dr-demo-backups"
 ENVIRONMENT = "demo"
 # A few thousand items: the local emulator writes ~300 items/s, and the demo should finish in < 3 min.
-ITEMS_PER_TABLE = {"mfa-api_demo_u2f_global": 1500, "mfa-api_demo_totp_global": 1200, "mfa-api_demo_api-key_global": 1300}
+ITEMS_PER_TABLE = {
+    "mfa-api_demo_u2f_global": 1500,
+    "mfa-api_demo_totp_global": 1200,
+    "mfa-api_demo_api-key_global": 1300,
+}
 START = time.monotonic()
 
 
@@ -75,7 +79,7 @@ def normalized(item: dict) -> Any:
     def norm(value: Any) -> Any:
         if isinstance(value, dict):
             if len(value) == 1:
-                (kind, inner), = value.items()
+                ((kind, inner),) = value.items()
                 if kind in ("SS", "NS", "BS"):
                     return {kind: sorted(inner)}
             return {k: norm(v) for k, v in value.items()}
@@ -100,12 +104,18 @@ def damage(ddb: Any, table: str, rng: random.Random) -> str:
     items = [i for p in ddb.get_paginator("scan").paginate(TableName=table) for i in p["Items"]]
     rng.shuffle(items)
     n_delete, n_overwrite = len(items) // 10, len(items) // 20
-    batch_write(ddb, table, [{"DeleteRequest": {"Key": {k: i[k] for k in key_names}}} for i in items[:n_delete]])
-    corrupted = [{**{k: i[k] for k in key_names}, "label": {"S": "CORRUPTED by bad deploy"}}
-                 for i in items[n_delete : n_delete + n_overwrite]]
+    batch_write(
+        ddb, table, [{"DeleteRequest": {"Key": {k: i[k] for k in key_names}}} for i in items[:n_delete]]
+    )
+    corrupted = [
+        {**{k: i[k] for k in key_names}, "label": {"S": "CORRUPTED by bad deploy"}}
+        for i in items[n_delete : n_delete + n_overwrite]
+    ]
     batch_put(ddb, table, corrupted)
     junk = dict(items[-1])
-    junk.update({k: {"S": "junk-0001"} if v.get("S") is not None else v for k, v in junk.items() if k in key_names})
+    junk.update(
+        {k: {"S": "junk-0001"} if v.get("S") is not None else v for k, v in junk.items() if k in key_names}
+    )
     if table.endswith("api-key_global"):
         junk["api_key_id"] = {"N": "999999999"}
     elif table.endswith("u2f_global"):
@@ -163,14 +173,20 @@ def main() -> int:
     }  # fmt: skip
     started = load_handler("export_backup")(event, LocalLambdaContext(function_name="export-backup"))
     body = started["body"] if isinstance(started["body"], dict) else json.loads(started["body"])
-    say(f"export Lambda: statusCode {started['statusCode']}, {body['successful_exports']} exports started, "
-        f"manifest s3://{BUCKET}/{body['manifest_s3_key']}")
+    say(
+        f"export Lambda: statusCode {started['statusCode']}, {body['successful_exports']} exports started, "
+        f"manifest s3://{BUCKET}/{body['manifest_s3_key']}"
+    )
 
     monitor = load_handler("export_monitor")
     for _ in range(60):
-        result = monitor({"backup_date": body["backup_date"]}, LocalLambdaContext(function_name="export-monitor"))
+        result = monitor(
+            {"backup_date": body["backup_date"]}, LocalLambdaContext(function_name="export-monitor")
+        )
         mbody = result["body"] if isinstance(result["body"], dict) else json.loads(result["body"])
-        say(f"export monitor: backup {mbody['backup_status']}, {mbody['total_items_exported']} items exported")
+        say(
+            f"export monitor: backup {mbody['backup_status']}, {mbody['total_items_exported']} items exported"
+        )
         if mbody["backup_status"] != "IN_PROGRESS":
             break
         time.sleep(1.0)
@@ -186,8 +202,10 @@ def main() -> int:
         print("\n".join(log.splitlines()[-25:]))
     else:
         for name, result in report.get("tables", {}).items():
-            say(f"  {name}: {result.get('status')}, {result.get('items_written')} items written from "
-                f"{result.get('files')} files in {result.get('seconds')}s; safety backup {result.get('backup_arn')}")
+            say(
+                f"  {name}: {result.get('status')}, {result.get('items_written')} items written from "
+                f"{result.get('files')} files in {result.get('seconds')}s; safety backup {result.get('backup_arn')}"
+            )
     proven.append(("restore job exit 0", code == 0))
 
     for table in DEMO_TABLES:
@@ -196,8 +214,10 @@ def main() -> int:
         missing = len(before[table].keys() - after.keys())
         extra = len(after.keys() - before[table].keys())
         changed = sum(1 for k in before[table].keys() & after.keys() if before[table][k] != after[k])
-        say(f"verify {table}: {len(after)} items; missing {missing}, extra {extra}, different {changed} -> "
-            + ("EXACT" if equal else "NOT EQUAL"))
+        say(
+            f"verify {table}: {len(after)} items; missing {missing}, extra {extra}, different {changed} -> "
+            + ("EXACT" if equal else "NOT EQUAL")
+        )
         proven.append((f"{table} restored exactly", equal))
 
     scene = ROOT / "scripts" / "demo_stream_scene.py"

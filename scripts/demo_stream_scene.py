@@ -66,8 +66,10 @@ def _table(ddb: Any, name: str, *, pitr: bool) -> StreamReader:
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "N"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         Tags=[{"Key": "owner", "Value": "demo"}],
@@ -77,23 +79,33 @@ def _table(ddb: Any, name: str, *, pitr: bool) -> StreamReader:
         ddb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
-    return StreamReader(make_client("dynamodbstreams"), ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
+    return StreamReader(
+        make_client("dynamodbstreams"), ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    )
 
 
 def _same_item(a: dict[str, Any], b: dict[str, Any]) -> bool:
     def norm(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: ({t: frozenset(v)} if t in ("SS", "NS", "BS") else {t: v}) for k, tv in item.items()
-                for t, v in tv.items()}
+        return {
+            k: ({t: frozenset(v)} if t in ("SS", "NS", "BS") else {t: v})
+            for k, tv in item.items()
+            for t, v in tv.items()
+        }
+
     return norm(a) == norm(b)
 
 
 def run_stream_recovery_scene(say: Callable[[str], None]) -> bool:
     saved = {name: os.environ.get(name) for name in cfg.ENV_NAMES}
-    os.environ.update({
-        cfg.PROTECTED_TABLES: json.dumps({ORDERS: {"action": "item_repair"}, LEDGER: {"action": "pitr_restore"}}),
-        cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
-        cfg.INCIDENT_WINDOW_SECONDS: "60",
-    })
+    os.environ.update(
+        {
+            cfg.PROTECTED_TABLES: json.dumps(
+                {ORDERS: {"action": "item_repair"}, LEDGER: {"action": "pitr_restore"}}
+            ),
+            cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
+            cfg.INCIDENT_WINDOW_SECONDS: "60",
+        }
+    )
     logger.setLevel("WARNING")  # the demo shows the incident announcements, not every batch
     try:
         return _scene(say)
@@ -111,7 +123,9 @@ def _scene(say: Callable[[str], None]) -> bool:
     handler = _load_handler()
     create_state_table(ddb, STATE_TABLE)
     orders, ledger = _table(ddb, ORDERS, pitr=False), _table(ddb, LEDGER, pitr=True)
-    say(f"stream: protected tables {ORDERS} (item_repair) and {LEDGER} (pitr_restore), NEW_AND_OLD_IMAGES streams")
+    say(
+        f"stream: protected tables {ORDERS} (item_repair) and {LEDGER} (pitr_restore), NEW_AND_OLD_IMAGES streams"
+    )
 
     # 1. A user deletes one item; the Lambda puts it back.
     key = {"pk": CUSTOMER["pk"], "sk": CUSTOMER["sk"]}
@@ -124,29 +138,48 @@ def _scene(say: Callable[[str], None]) -> bool:
     back = ddb.get_item(TableName=ORDERS, Key=key, ConsistentRead=True).get("Item")
     elapsed = time.monotonic() - deleted_at
     repaired = back is not None and _same_item(back, CUSTOMER) and response == {"batchItemFailures": []}
-    say(f"stream: item {'back, every attribute and type equal,' if repaired else 'NOT repaired'} "
-        f"{elapsed:.2f}s after the delete")
+    say(
+        f"stream: item {'back, every attribute and type equal,' if repaired else 'NOT repaired'} "
+        f"{elapsed:.2f}s after the delete"
+    )
     proven.append(repaired)
 
     # 2. A mass delete; the records arrive in three batches, the first one twice.
     for i in range(0, MASS_DELETE, 25):
-        ddb.batch_write_item(RequestItems={LEDGER: [
-            {"PutRequest": {"Item": {"pk": {"S": f"entry#{n}"}, "sk": {"N": "1"}, "amount": {"N": str(n)}}}}
-            for n in range(i, min(i + 25, MASS_DELETE))]})
+        ddb.batch_write_item(
+            RequestItems={
+                LEDGER: [
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": {"S": f"entry#{n}"}, "sk": {"N": "1"}, "amount": {"N": str(n)}}
+                        }
+                    }
+                    for n in range(i, min(i + 25, MASS_DELETE))
+                ]
+            }
+        )
     ledger.read_new()
     for i in range(0, MASS_DELETE, 25):
-        ddb.batch_write_item(RequestItems={LEDGER: [
-            {"DeleteRequest": {"Key": {"pk": {"S": f"entry#{n}"}, "sk": {"N": "1"}}}}
-            for n in range(i, min(i + 25, MASS_DELETE))]})
+        ddb.batch_write_item(
+            RequestItems={
+                LEDGER: [
+                    {"DeleteRequest": {"Key": {"pk": {"S": f"entry#{n}"}, "sk": {"N": "1"}}}}
+                    for n in range(i, min(i + 25, MASS_DELETE))
+                ]
+            }
+        )
     say(f"stream: a bad job deleted all {MASS_DELETE} items of {LEDGER}")
     records = ledger.read_new_event()["Records"]
     restores: list[dict[str, Any]] = []
     runtime_from_env().clients.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.RestoreTableToPointInTime", lambda params, **_: restores.append(dict(params))
+        "before-parameter-build.dynamodb.RestoreTableToPointInTime",
+        lambda params, **_: restores.append(dict(params)),
     )
     batches = [records[:20], records[:20], records[20:40], records[40:]]
-    failures = [handler({"Records": copy.deepcopy(b)}, LocalLambdaContext(function_name="stream-recovery"))
-                for b in batches]
+    failures = [
+        handler({"Records": copy.deepcopy(b)}, LocalLambdaContext(function_name="stream-recovery"))
+        for b in batches
+    ]
     recovery_tables = [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{LEDGER}-recovery-")]
     one_restore = (
         len(records) == MASS_DELETE
@@ -157,12 +190,16 @@ def _scene(say: Callable[[str], None]) -> bool:
     if one_restore:
         target = restores[0]["TargetTableName"]
         restored = ddb.describe_table(TableName=target)["Table"]
-        say(f"stream: {len(records)} REMOVE records in {len(batches)} deliveries (one repeated) -> exactly one PITR "
+        say(
+            f"stream: {len(records)} REMOVE records in {len(batches)} deliveries (one repeated) -> exactly one PITR "
             f"restore: {target} (restore time {restores[0]['RestoreDateTime'].isoformat()}), "
-            f"status {restored['TableStatus']}, stream {restored.get('StreamSpecification', {}).get('StreamViewType')}")
+            f"status {restored['TableStatus']}, stream {restored.get('StreamSpecification', {}).get('StreamViewType')}"
+        )
         one_restore = restored["RestoreSummary"]["SourceTableArn"].endswith(f":table/{LEDGER}")
     else:
-        say(f"stream: expected exactly one PITR restore, saw {len(restores)} requests and tables {recovery_tables}")
+        say(
+            f"stream: expected exactly one PITR restore, saw {len(restores)} requests and tables {recovery_tables}"
+        )
     proven.append(one_restore)
     return all(proven)
 
@@ -177,23 +214,39 @@ def measure_batch(records: int) -> None:
     for action in ("item_repair", "pitr_restore"):
         table = f"measure-{action.replace('_', '-')}"
         reader = _table(ddb, table, pitr=True)
-        os.environ.update({cfg.PROTECTED_TABLES: json.dumps({table: {"action": action}}),
-                           cfg.INCIDENT_STATE_TABLE: STATE_TABLE})
-        items = [{"pk": {"S": f"item#{i}"}, "sk": {"N": "1"}, "payload": {"S": "x" * 200}} for i in range(records)]
+        os.environ.update(
+            {
+                cfg.PROTECTED_TABLES: json.dumps({table: {"action": action}}),
+                cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
+            }
+        )
+        items = [
+            {"pk": {"S": f"item#{i}"}, "sk": {"N": "1"}, "payload": {"S": "x" * 200}} for i in range(records)
+        ]
         for i in range(0, records, 25):
-            ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": it}} for it in items[i:i + 25]]})
+            ddb.batch_write_item(
+                RequestItems={table: [{"PutRequest": {"Item": it}} for it in items[i : i + 25]]}
+            )
         reader.read_new()
         for i in range(0, records, 25):
-            ddb.batch_write_item(RequestItems={table: [
-                {"DeleteRequest": {"Key": {"pk": it["pk"], "sk": it["sk"]}}} for it in items[i:i + 25]]})
+            ddb.batch_write_item(
+                RequestItems={
+                    table: [
+                        {"DeleteRequest": {"Key": {"pk": it["pk"], "sk": it["sk"]}}}
+                        for it in items[i : i + 25]
+                    ]
+                }
+            )
         event = reader.read_new_event()
         started = time.perf_counter()
         response = handler(event, LocalLambdaContext(function_name="stream-recovery"))
         elapsed = time.perf_counter() - started
         back = ddb.scan(TableName=table, Select="COUNT")["Count"]
-        print(f"{action:13s} {len(event['Records'])} REMOVE records in one batch: {elapsed:.2f}s "
-              f"({1000 * elapsed / len(event['Records']):.1f} ms/record), failures "
-              f"{len(response['batchItemFailures'])}, items in table afterwards {back}")
+        print(
+            f"{action:13s} {len(event['Records'])} REMOVE records in one batch: {elapsed:.2f}s "
+            f"({1000 * elapsed / len(event['Records']):.1f} ms/record), failures "
+            f"{len(response['batchItemFailures'])}, items in table afterwards {back}"
+        )
 
 
 if __name__ == "__main__":

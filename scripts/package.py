@@ -68,7 +68,16 @@ class PinnedWheel:
 
 
 # Glue 5.0: CPython 3.11 on Amazon Linux 2023, x86_64 (glibc 2.34, so manylinux_2_28 wheels install).
-GLUE_WHEEL_PLATFORM = ("--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311")
+GLUE_WHEEL_PLATFORM = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp311",
+)
 GLUE_WHEELS = (
     PinnedWheel(
         requirement="isal==1.9.1",
@@ -94,7 +103,9 @@ def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> None:
     seen: dict[str, Path] = {}
     for name, source in entries:
         if name in seen and seen[name] != source:
-            raise SystemExit(f"package: {target.name} would hold {name} twice ({seen[name]} and {source}); rename one")
+            raise SystemExit(
+                f"package: {target.name} would hold {name} twice ({seen[name]} and {source}); rename one"
+            )
         seen[name] = source
     with zipfile.ZipFile(target, "w") as archive:
         for name in sorted(seen):
@@ -114,14 +125,24 @@ def _download(wheel: PinnedWheel, cache: Path) -> None:
     download never leaves a file in the cache)."""
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as scratch:
-        command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", *GLUE_WHEEL_PLATFORM, "--no-deps"]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--only-binary=:all:",
+            *GLUE_WHEEL_PLATFORM,
+            "--no-deps",
+        ]
         command += ["--retries", "1", "--disable-pip-version-check", wheel.requirement, "-d", scratch]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PackageError(_download_failed(wheel, cache, str(exc))) from exc
         if result.returncode != 0:
-            raise PackageError(_download_failed(wheel, cache, (result.stderr or result.stdout).strip()[-1500:]))
+            raise PackageError(
+                _download_failed(wheel, cache, (result.stderr or result.stdout).strip()[-1500:])
+            )
         got = sorted(p.name for p in Path(scratch).iterdir())
         if got != [wheel.filename]:
             raise PackageError(
@@ -165,7 +186,9 @@ def build(
     """Build every artifact into ``out`` (emptied first). Returns the files written.
 
     ``glue_wheels=()`` builds without the Glue job's wheels (--no-glue-wheels)."""
-    wheels = [(wheel, glue_wheel_bytes(wheel, wheel_cache)) for wheel in glue_wheels]  # fail before touching out
+    wheels = [
+        (wheel, glue_wheel_bytes(wheel, wheel_cache)) for wheel in glue_wheels
+    ]  # fail before touching out
     if out.exists():
         shutil.rmtree(out)
     written: list[Path] = []
@@ -196,7 +219,10 @@ def build(
 
     sums = out / "SHA256SUMS"
     sums.write_text(
-        "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}\n" for p in written)
+        "".join(
+            f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}\n"
+            for p in written
+        )
     )
     return [*written, sums]
 

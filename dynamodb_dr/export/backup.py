@@ -86,7 +86,7 @@ def backup_date_from_event(event: Mapping[str, Any] | None, *, now: datetime | N
         try:
             return parse_backup_date(explicit, source="event field backup_date")
         except ManifestError as exc:
-            raise InvalidEventError(f"{exc}; send e.g. {{\"backup_date\": \"2026-01-31\"}}") from exc
+            raise InvalidEventError(f'{exc}; send e.g. {{"backup_date": "2026-01-31"}}') from exc
     when = event.get("time")
     if when:
         try:
@@ -94,7 +94,7 @@ def backup_date_from_event(event: Mapping[str, Any] | None, *, now: datetime | N
         except ValueError as exc:
             raise InvalidEventError(
                 f"event field time={when!r} is not an ISO 8601 timestamp (EventBridge sends e.g. "
-                "'2026-01-31T02:00:00Z'); send {\"backup_date\": \"YYYY-MM-DD\"} to choose the date"
+                '\'2026-01-31T02:00:00Z\'); send {"backup_date": "YYYY-MM-DD"} to choose the date'
             ) from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
@@ -105,7 +105,9 @@ def backup_date_from_event(event: Mapping[str, Any] | None, *, now: datetime | N
 # --- one table ----------------------------------------------------------------------------------
 
 
-def client_token(settings: BackupSettings, backup_date: str, table_name: str, *, retry_of: str | None = None) -> str:
+def client_token(
+    settings: BackupSettings, backup_date: str, table_name: str, *, retry_of: str | None = None
+) -> str:
     """A deterministic ClientToken (64 hex characters) for one table's export on one date.
 
     The same date, table and destination always give the same token, so DynamoDB treats a second
@@ -135,7 +137,11 @@ def record_export_description(entry: TableBackup, description: Mapping[str, Any]
     entry.table_arn = description.get("TableArn") or entry.table_arn
     entry.client_token = description.get("ClientToken") or entry.client_token
     entry.export_s3_prefix = description.get("S3Prefix") or entry.export_s3_prefix
-    for field_name, key in (("export_time", "ExportTime"), ("start_time", "StartTime"), ("end_time", "EndTime")):
+    for field_name, key in (
+        ("export_time", "ExportTime"),
+        ("start_time", "StartTime"),
+        ("end_time", "EndTime"),
+    ):
         if description.get(key) is not None:
             setattr(entry, field_name, _iso(description[key]))
     if description.get("ItemCount") is not None:
@@ -238,7 +244,9 @@ def failure_advice(code: str, message: str, table_name: str, step: str) -> str:
             "parameters (tokens stay in use for 8 hours). Wait for it to expire, or start this export by hand "
             f"with aws dynamodb export-table-to-point-in-time and another --client-token. ({said})"
         )
-    return f"{said}. Fix the cause, then re-invoke the export Lambda (already started exports are not repeated)."
+    return (
+        f"{said}. Fix the cause, then re-invoke the export Lambda (already started exports are not repeated)."
+    )
 
 
 def _record_failure(entry: TableBackup, exc: ClientError | BotoCoreError, step: str) -> TableBackup:
@@ -264,7 +272,10 @@ def start_table_export(
 ) -> TableBackup:
     """DescribeTable then ExportTableToPointInTime for one table. Never raises an AWS error: a failed
     call is recorded in the returned entry (status NOT_STARTED, failure code and advice)."""
-    entry = TableBackup(table_name=table_name, export_s3_prefix=export_prefix(settings.exports_prefix, backup_date, table_name))
+    entry = TableBackup(
+        table_name=table_name,
+        export_s3_prefix=export_prefix(settings.exports_prefix, backup_date, table_name),
+    )
     try:
         table = dynamodb.describe_table(TableName=table_name)["Table"]
     except (ClientError, BotoCoreError) as exc:
@@ -354,7 +365,9 @@ def run_backup(
     to_start = [t for t in settings.tables if not already_started(previous.get(t))]
     for name in settings.tables:
         if name not in to_start:
-            log_table(log, "export already recorded for this date; not started again", previous[name], backup_date)
+            log_table(
+                log, "export already recorded for this date; not started again", previous[name], backup_date
+            )
 
     def start(name: str) -> TableBackup:
         return start_table_export(dynamodb, s3, settings, backup_date, name, previous=previous.get(name))
@@ -437,7 +450,8 @@ def backup_response(manifest: BackupManifest) -> dict[str, Any]:
         "s3_bucket": manifest.s3_bucket,
         "backup_status": manifest.status,
         "tables": {
-            e.table_name: {"status": e.status, "export_arn": e.export_arn, "error": table_error(e)} for e in entries
+            e.table_name: {"status": e.status, "export_arn": e.export_arn, "error": table_error(e)}
+            for e in entries
         },
     }
     return {"statusCode": status_code(entries), "body": body}

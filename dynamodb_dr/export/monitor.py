@@ -63,7 +63,7 @@ def refresh_table(dynamodb: Any, s3: Any, bucket: str, entry: TableBackup) -> Ta
             refreshed.failure_code = code
             refreshed.failure_message = (
                 f"DynamoDB does not know export {entry.export_arn} ({error.get('Message')}). Re-invoke the export "
-                f"Lambda with {{\"backup_date\": \"...\"}} for this date to start a new export of {entry.table_name}"
+                f'Lambda with {{"backup_date": "..."}} for this date to start a new export of {entry.table_name}'
             )
         else:
             refreshed.failure_code = code
@@ -82,7 +82,9 @@ def refresh_table(dynamodb: Any, s3: Any, bucket: str, entry: TableBackup) -> Ta
     return refreshed
 
 
-def merge_refreshed(current: TableBackup | None, before: TableBackup, refreshed: TableBackup) -> TableBackup | None:
+def merge_refreshed(
+    current: TableBackup | None, before: TableBackup, refreshed: TableBackup
+) -> TableBackup | None:
     """Only replace an entry that is still the one we looked at (same export, same status)."""
     if current is None or current.export_arn != before.export_arn or current.status != before.status:
         return current
@@ -114,7 +116,9 @@ def monitor_backup(
     def refresh(entry: TableBackup) -> TableBackup:
         return refresh_table(dynamodb, s3, stored.manifest.s3_bucket, entry)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(pending))), thread_name_prefix="monitor") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(max_workers, len(pending))), thread_name_prefix="monitor"
+    ) as pool:
         refreshed = dict(zip([t.table_name for t in pending], pool.map(refresh, pending), strict=True))
     before = {t.table_name: t for t in pending}
 
@@ -166,7 +170,9 @@ def monitor_backup(
 def monitor_response(manifest: BackupManifest) -> dict[str, Any]:
     """The export Lambda's response shape, plus ``pending_tables`` (still IN_PROGRESS)."""
     result = backup_response(manifest)
-    result["body"]["pending_tables"] = sorted(n for n, t in manifest.tables.items() if t.status == IN_PROGRESS)
+    result["body"]["pending_tables"] = sorted(
+        n for n, t in manifest.tables.items() if t.status == IN_PROGRESS
+    )
     return result
 
 
@@ -208,7 +214,9 @@ def run_monitor(
     try:
         result = monitor_response(monitor_backup(dynamodb, s3, settings, backup_date, log=log))
     except BackupNotFoundError as exc:
-        log.warning("no backup manifest for this date yet", extra={"backup_date": backup_date, "error": str(exc)})
+        log.warning(
+            "no backup manifest for this date yet", extra={"backup_date": backup_date, "error": str(exc)}
+        )
         result = {
             "statusCode": 404,
             "body": {
@@ -223,4 +231,3 @@ def run_monitor(
     if earlier is not None:
         result["body"]["previous_day"] = earlier
     return result
-

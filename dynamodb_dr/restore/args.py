@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dynamodb_dr import config
-from dynamodb_dr.errors import ConfigError, ManifestError
 from dynamodb_dr.backup_manifest import parse_backup_date
+from dynamodb_dr.errors import ConfigError, ManifestError
 
 LATEST = "latest"
 DEFAULT_MAX_WORKERS = 4
@@ -84,7 +84,9 @@ def split_argv(argv: Sequence[str]) -> dict[str, str]:
     while i < len(argv):
         token = argv[i]
         if not token.startswith("--") or token == "--":
-            raise ConfigError(f"unexpected argument {token!r}; arguments come as --name value. Usage: {USAGE}")
+            raise ConfigError(
+                f"unexpected argument {token!r}; arguments come as --name value. Usage: {USAGE}"
+            )
         name = token[2:]
         if "=" in name:
             name, value = name.split("=", 1)
@@ -126,7 +128,9 @@ def parse_rate(value: str, *, name: str, high: float | None = None, example: str
         number = math.nan
     if not math.isfinite(number) or number <= 0 or (high is not None and number > high):
         upper = f" and at most {high:g}" if high is not None else ""
-        raise ConfigError(f"--{name}={value!r} is not valid; expected a number above 0{upper}, e.g. --{name} {example}")
+        raise ConfigError(
+            f"--{name}={value!r} is not valid; expected a number above 0{upper}, e.g. --{name} {example}"
+        )
     return number
 
 
@@ -194,7 +198,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
     bucket = config.parse_bucket(bucket_value, source=f"--{config.BACKUP_BUCKET}")
     environment = (raw.get(config.ENVIRONMENT) or env.get(config.ENVIRONMENT) or "").strip() or None
     prefix = config.parse_prefix(
-        raw.get(config.S3_EXPORTS_PREFIX) or env.get(config.S3_EXPORTS_PREFIX) or config.DEFAULT_EXPORTS_PREFIX,
+        raw.get(config.S3_EXPORTS_PREFIX)
+        or env.get(config.S3_EXPORTS_PREFIX)
+        or config.DEFAULT_EXPORTS_PREFIX,
         source=f"--{config.S3_EXPORTS_PREFIX}",
     )
 
@@ -217,7 +223,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
         target_tables=targets,
         dry_run=parse_bool(raw.get("dry_run", "false"), name="dry_run"),
         clear_existing_data=parse_bool(raw.get("clear_existing_data", "false"), name="clear_existing_data"),
-        create_missing_tables=parse_bool(raw.get("create_missing_tables", "false"), name="create_missing_tables"),
+        create_missing_tables=parse_bool(
+            raw.get("create_missing_tables", "false"), name="create_missing_tables"
+        ),
         max_workers=parse_int(
             raw.get("max_workers", str(DEFAULT_MAX_WORKERS)), name="max_workers", low=1, high=MAX_MAX_WORKERS
         ),
@@ -227,8 +235,12 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
             else None
         ),
         write_rate_percent=(
-            parse_rate(raw["write_rate_percent"], name="write_rate_percent", high=100,
-                       example="50 (percent of each target table's write capacity)")
+            parse_rate(
+                raw["write_rate_percent"],
+                name="write_rate_percent",
+                high=100,
+                example="50 (percent of each target table's write capacity)",
+            )
             if raw.get("write_rate_percent", "").strip()
             else None
         ),

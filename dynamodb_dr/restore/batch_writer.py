@@ -83,7 +83,9 @@ RETRYABLE_CODES = frozenset(
 )
 ALL_PROCESSED = b'{"UnprocessedItems":{}}'
 ALL_PROCESSED_CRC = str(zlib.crc32(ALL_PROCESSED)).encode()
-THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+THROTTLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "RequestExpired"})
 MAX_EXPIRED_RETRIES = 3
 """An expired token is retried with freshly fetched credentials at most this many times in a row."""
@@ -121,7 +123,10 @@ def batch_body(table_name: str, lines: Sequence[bytes]) -> bytes:
     """The BatchWriteItem request body for up to 25 export lines, by byte concatenation."""
     if not 0 < len(lines) <= MAX_BATCH_ITEMS:
         raise ValueError(f"a BatchWriteItem call takes 1 to {MAX_BATCH_ITEMS} items, got {len(lines)}")
-    return b'{"RequestItems":{%s:[{"PutRequest":%s}]}}' % (_json_name(table_name), b'},{"PutRequest":'.join(lines))
+    return b'{"RequestItems":{%s:[{"PutRequest":%s}]}}' % (
+        _json_name(table_name),
+        b'},{"PutRequest":'.join(lines),
+    )
 
 
 def requests_body(table_name: str, requests: list[dict[str, Any]]) -> bytes:
@@ -138,7 +143,9 @@ class _Connection:
     failure closes it; the writer retries the batch.
     """
 
-    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, timeouts: tuple[float, float]) -> None:
+    def __init__(
+        self, host: str, port: int, tls: ssl.SSLContext | None, timeouts: tuple[float, float]
+    ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.connect_timeout, self.read_timeout = timeouts
         self.sock: socket.socket | None = None
@@ -217,7 +224,9 @@ class _Connection:
             while len(rest) < length:
                 data = recv(max(65536, length - len(rest)))
                 if not data:
-                    raise ConnectionResetError("the endpoint closed the connection in the middle of a response")
+                    raise ConnectionResetError(
+                        "the endpoint closed the connection in the middle of a response"
+                    )
                 rest += data
             body = rest[:length]
         else:  # no length: the body ends with the connection
@@ -254,7 +263,9 @@ class _Connection:
         assert self.sock is not None
         data = self.sock.recv(65536)
         if not data:
-            raise ConnectionResetError("the endpoint closed the connection in the middle of a chunked response")
+            raise ConnectionResetError(
+                "the endpoint closed the connection in the middle of a chunked response"
+            )
         return data
 
 
@@ -292,7 +303,9 @@ class SignedTransport:
         self._user_agent = f"{USER_AGENT} botocore/{botocore.__version__} raw-batch-write"
         url = urlsplit(self.endpoint_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"DynamoDB endpoint URL {self.endpoint_url!r} is not an http(s) URL; check AWS_ENDPOINT_URL")
+            raise ValueError(
+                f"DynamoDB endpoint URL {self.endpoint_url!r} is not an http(s) URL; check AWS_ENDPOINT_URL"
+            )
         self._path = url.path or "/"
         config = meta.config
         self.direct = not (get_environ_proxies(self.endpoint_url) or config.proxies or config.client_cert)
@@ -358,12 +371,18 @@ class SignedTransport:
 
     def signed_request(self, body: bytes) -> AWSRequest:
         """The request for ``body`` as botocore's HTTP session takes it, signed."""
-        return AWSRequest(method="POST", url=self.endpoint_url, data=body, headers=dict(self.signed_headers(body)))
+        return AWSRequest(
+            method="POST", url=self.endpoint_url, data=body, headers=dict(self.signed_headers(body))
+        )
 
     def request_bytes(self, body: bytes) -> bytes:
         """The whole signed HTTP/1.1 request for ``body``, as it goes on the wire."""
         timestamp, token, authorization = self.signer.authorize(body, self.credentials())
-        signed = f"X-Amz-Date: {timestamp}\r\nX-Amz-Security-Token: {token}\r\n" if token else f"X-Amz-Date: {timestamp}\r\n"
+        signed = (
+            f"X-Amz-Date: {timestamp}\r\nX-Amz-Security-Token: {token}\r\n"
+            if token
+            else f"X-Amz-Date: {timestamp}\r\n"
+        )
         return b"%s%sAuthorization: %sContent-Length: %d\r\n\r\n%s" % (
             self._head,
             signed.encode("latin-1"),
@@ -374,12 +393,18 @@ class SignedTransport:
 
     def answer(self, status: int, headers: dict[bytes, bytes], content: bytes) -> dict[str, Any]:
         """The parsed JSON answer, or ``ClientError`` for an error answer or a damaged one."""
-        if status == 200 and content == ALL_PROCESSED and headers.get(b"x-amz-crc32") in (ALL_PROCESSED_CRC, None):
+        if (
+            status == 200
+            and content == ALL_PROCESSED
+            and headers.get(b"x-amz-crc32") in (ALL_PROCESSED_CRC, None)
+        ):
             return {}  # the usual answer, checksum included: nothing to parse
         request_id = headers.get(b"x-amzn-requestid", b"").decode("latin-1")
         crc = headers.get(b"x-amz-crc32")
         if crc is not None and zlib.crc32(content) != int(crc):
-            raise _client_error("CRC32CheckFailed", f"response body CRC32 does not match x-amz-crc32 {crc!r}", 500, request_id)
+            raise _client_error(
+                "CRC32CheckFailed", f"response body CRC32 does not match x-amz-crc32 {crc!r}", 500, request_id
+            )
         try:
             parsed = json.loads(content) if content else {}
         except ValueError:
@@ -413,7 +438,10 @@ class SignedTransport:
 
 def _client_error(code: str, message: str, status: int, request_id: str) -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": request_id}},
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": request_id},
+        },
         "BatchWriteItem",
     )
 
@@ -489,7 +517,11 @@ class WritePipeline:
 
     def submit(self, lines: Sequence[bytes]) -> None:
         """Send up to 25 checked export lines, once one of the ``max_in_flight`` slots is free."""
-        batch = _Batch(batch_body(self.writer.table_name, lines), len(lines), time.monotonic() + self.writer.deadline_seconds)
+        batch = _Batch(
+            batch_body(self.writer.table_name, lines),
+            len(lines),
+            time.monotonic() + self.writer.deadline_seconds,
+        )
         while True:
             self._send_due()
             if self._in_flight() < self.max_in_flight:
@@ -621,7 +653,10 @@ class WritePipeline:
                     self._poll.unregister(fd)
                     del self._busy[fd]
                     connection.close()
-                    self._outcome(batch, self.transport.connection_error(TimeoutError("no answer within the read timeout")))
+                    self._outcome(
+                        batch,
+                        self.transport.connection_error(TimeoutError("no answer within the read timeout")),
+                    )
 
     def _receive(self, fd: int) -> None:
         connection, batch = self._busy.pop(fd)
@@ -672,7 +707,9 @@ class WritePipeline:
             limiter.on_success(accepted)
             if requests:
                 limiter.on_throttled()
-                again = _Batch(requests_body(table, requests), len(requests), batch.deadline, resends=batch.resends + 1)
+                again = _Batch(
+                    requests_body(table, requests), len(requests), batch.deadline, resends=batch.resends + 1
+                )
                 if not self._retry(again, batch.resends):
                     self._fail(
                         len(requests),
@@ -733,7 +770,11 @@ class WritePipeline:
                 exc,
             )
             return
-        self._fail(n, f"writing {n} items to table {table} from data file {source} failed: {code}: {_message(exc)}", exc)
+        self._fail(
+            n,
+            f"writing {n} items to table {table} from data file {source} failed: {code}: {_message(exc)}",
+            exc,
+        )
 
 
 class BatchWriter:

@@ -251,7 +251,11 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
                     data = decompressor.unconsumed_tail
     if not started:
         if data_file.item_count:
-            raise _fail(data_file, export_arn, f"the object is empty but the manifest lists {data_file.item_count} items")
+            raise _fail(
+                data_file,
+                export_arn,
+                f"the object is empty but the manifest lists {data_file.item_count} items",
+            )
         return
     # Flush whatever the decompressor still holds.
     while not decompressor.eof:
@@ -262,7 +266,9 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
         if out:
             yield out
             continue
-        raise _fail(data_file, export_arn, "the gzip stream is truncated (it ends before its end-of-stream marker)")
+        raise _fail(
+            data_file, export_arn, "the gzip stream is truncated (it ends before its end-of-stream marker)"
+        )
 
 
 def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -> bytes:
@@ -270,7 +276,9 @@ def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -
     stripped = line.strip()
     if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)):
         preview = stripped[:60].decode("utf-8", "replace")
-        raise _fail(data_file, export_arn, f'line {number} is not an {{"Item":{{...}}}} object (starts {preview!r})')
+        raise _fail(
+            data_file, export_arn, f'line {number} is not an {{"Item":{{...}}}} object (starts {preview!r})'
+        )
     return stripped
 
 
@@ -315,7 +323,9 @@ def iter_batches(path: str, data_file: DataFile, export_arn: str, size: int = 25
             raise _fail(data_file, export_arn, f"line {number + 1} is longer than {MAX_LINE_BYTES} bytes")
         lines = body.split(b"\n")
         if not (
-            body.startswith(ITEM_PREFIX) and body.endswith(ITEM_SUFFIX) and body.count(_BOUNDARY) == len(lines) - 1
+            body.startswith(ITEM_PREFIX)
+            and body.endswith(ITEM_SUFFIX)
+            and body.count(_BOUNDARY) == len(lines) - 1
         ):
             lines = _checked_lines(lines, data_file, export_arn, number)
         number += len(lines)
@@ -338,7 +348,11 @@ def iter_items(path: str, data_file: DataFile, export_arn: str) -> Iterator[byte
 
 
 def count_mismatch(data_file: DataFile, export_arn: str, items: int) -> ExportDataError:
-    return _fail(data_file, export_arn, f"holds {items} items but manifest-files.json says itemCount={data_file.item_count}")
+    return _fail(
+        data_file,
+        export_arn,
+        f"holds {items} items but manifest-files.json says itemCount={data_file.item_count}",
+    )
 
 
 def validate_data_file(

@@ -87,7 +87,11 @@ def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[Fi
 
 
 def _write_tasks(
-    tables: list[_Table], bucket: str, args: RestoreArgs, run_id: str, live_seconds: float = resume.LIVE_SECONDS
+    tables: list[_Table],
+    bucket: str,
+    args: RestoreArgs,
+    run_id: str,
+    live_seconds: float = resume.LIVE_SECONDS,
 ) -> list[FileTask]:
     """Writing: the files still to write, with each table's rate ceiling and progress location."""
     return [
@@ -151,7 +155,9 @@ def run_restore(
     for table in tables:
         try:
             table.definition = check_backup(table.selection)
-            table.export = read_export(s3, manifest.s3_bucket, table.selection.backup.export_manifest_key or "")
+            table.export = read_export(
+                s3, manifest.s3_bucket, table.selection.backup.export_manifest_key or ""
+            )
             table.result.export_arn = table.export.summary.export_arn
             table.result.files = len(table.export.files)
             table.result.items_in_export = table.export.summary.item_count
@@ -170,7 +176,9 @@ def run_restore(
         checks = _run_stage(spark, _file_tasks(live, manifest.s3_bucket, args), validate_task, "validate")
     except Exception as exc:  # Spark itself failed (lost executor, worker crash): nothing was written
         for table in live:
-            table.result.fail(f"the Spark validation stage failed, nothing was written: {type(exc).__name__}: {exc}")
+            table.result.fail(
+                f"the Spark validation stage failed, nothing was written: {type(exc).__name__}: {exc}"
+            )
         return _finish(report, tables, s3, args)
     by_source = {t.selection.source: t for t in tables}
     for check in checks:
@@ -185,9 +193,12 @@ def run_restore(
     _stamp_failed(tables)
     logger.info(
         "validation finished",
-        extra={"files": len(checks), "inflate": sorted({c.get("inflate", "") for c in checks}),
-               "tables_ok": [t.selection.source for t in live],
-               "tables_failed": [t.selection.source for t in tables if t.result.failed]},
+        extra={
+            "files": len(checks),
+            "inflate": sorted({c.get("inflate", "") for c in checks}),
+            "tables_ok": [t.selection.source for t in live],
+            "tables_failed": [t.selection.source for t in tables if t.result.failed],
+        },
     )
 
     # 3. Dry run: report what would be written (the resume store is only read).
@@ -223,7 +234,8 @@ def run_restore(
             items_skipped=t.result.items_skipped,
             live=(
                 resume.LiveProgress(s3, t.progress.location, list(t.to_write), report.run_id)
-                if t.progress is not None else None
+                if t.progress is not None
+                else None
             ),
         )
         for t in live
@@ -305,7 +317,9 @@ def _dry_run(table: _Table, args: RestoreArgs, backup_date: str, s3: Any, report
     done: frozenset[str] = frozenset()
     if not result.would_create:
         try:
-            progress = resume.inspect(s3, _location(args, backup_date, table), table.export.files, resume=args.resume)
+            progress = resume.inspect(
+                s3, _location(args, backup_date, table), table.export.files, resume=args.resume
+            )
         except ClientError as exc:
             report.warnings.append(f"could not read the restore progress of {table.selection.source}: {exc}")
         else:
@@ -320,11 +334,15 @@ def _dry_run(table: _Table, args: RestoreArgs, backup_date: str, s3: Any, report
 def _budget(args: RestoreArgs, dynamodb: Any, table: _Table) -> float:
     """The table's write budget in items/s (``write_rate``)."""
     describe = (
-        dynamodb.describe_table(TableName=table.selection.target) if args.write_rate_percent is not None else None
+        dynamodb.describe_table(TableName=table.selection.target)
+        if args.write_rate_percent is not None
+        else None
     )
     backup = table.selection.backup
     return write_rate.table_budget(
-        args, describe, write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count)
+        args,
+        describe,
+        write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count),
     )
 
 

@@ -39,7 +39,9 @@ def resolve_backup(s3: Any, args: RestoreArgs) -> StoredManifest:
     return read_manifest(s3, args.backup_bucket, args.exports_prefix, args.backup_date)
 
 
-def select_tables(manifest_tables: dict[str, TableBackup], args: RestoreArgs, backup_date: str) -> list[TableSelection]:
+def select_tables(
+    manifest_tables: dict[str, TableBackup], args: RestoreArgs, backup_date: str
+) -> list[TableSelection]:
     """The (source, target) pairs to restore. Only tables in the backup can be restored."""
     available = sorted(manifest_tables)
     wanted = list(args.tables) if args.tables is not None else available
@@ -87,7 +89,9 @@ def _describe(dynamodb: Any, table: str) -> dict[str, Any] | None:
         raise
 
 
-def check_target(dynamodb: Any, selection: TableSelection, definition: dict[str, Any], *, create_missing: bool) -> TargetState:
+def check_target(
+    dynamodb: Any, selection: TableSelection, definition: dict[str, Any], *, create_missing: bool
+) -> TargetState:
     """The target must exist, be ACTIVE and have the recorded key schema (or be missing and
     ``create_missing``). Anything else is a TargetTableError naming the fix."""
     expected = key_schema_signature(definition["KeySchema"], definition["AttributeDefinitions"])

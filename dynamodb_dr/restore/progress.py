@@ -114,8 +114,11 @@ class ProgressLog:
                 except Exception as exc:
                     if not self._live_failed:
                         self._live_failed = True
-                        logger.warning("could not read the progress of files being written; progress moves "
-                                       "one data file at a time", extra={"table": table.source, "error": str(exc)})
+                        logger.warning(
+                            "could not read the progress of files being written; progress moves "
+                            "one data file at a time",
+                            extra={"table": table.source, "error": str(exc)},
+                        )
                 else:
                     files, items = max(files, live_files), max(items, live_items)
             logger.info("restore progress", extra=progress_fields(table, files, items, elapsed))
@@ -138,7 +141,9 @@ def format_summary(report: RestoreReport) -> str:
                 name,
                 r.target_table,
                 r.status,
-                f"{done_items}/{r.items_in_export}" if r.would_write is None else f"{r.would_write} (dry run)",
+                f"{done_items}/{r.items_in_export}"
+                if r.would_write is None
+                else f"{r.would_write} (dry run)",
                 f"{r.items_skipped}",
                 f"{files_done}/{r.files}",
                 f"{r.seconds:.1f}",
@@ -148,5 +153,7 @@ def format_summary(report: RestoreReport) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    title = f"restore of backup {report.backup_date or report.requested_date}: statusCode {report.status_code}"
+    title = (
+        f"restore of backup {report.backup_date or report.requested_date}: statusCode {report.status_code}"
+    )
     return "\n".join([title, *lines])

@@ -105,19 +105,25 @@ class AdaptiveRateLimiter:
         increase_fraction: float = 0.05,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._ceiling = _positive_finite(ceiling, "ceiling", "pass the task's share of the write budget in items/s")
+        self._ceiling = _positive_finite(
+            ceiling, "ceiling", "pass the task's share of the write budget in items/s"
+        )
         floor = self._ceiling / 100 if floor is None else floor
         self._floor = _positive_finite(floor, "floor", "pass a minimum rate in items/s above 0")
         if self._floor > self._ceiling:
             raise ConfigError(f"floor={floor!r} is above ceiling={ceiling!r}; pass a floor <= the ceiling")
         if not 0 < decrease_factor < 1:
-            raise ConfigError(f"decrease_factor={decrease_factor!r} must be between 0 and 1 (exclusive), e.g. 0.5")
+            raise ConfigError(
+                f"decrease_factor={decrease_factor!r} must be between 0 and 1 (exclusive), e.g. 0.5"
+            )
         if burst_seconds < 0 or not math.isfinite(burst_seconds):
             raise ConfigError(f"burst_seconds={burst_seconds!r} must be >= 0, e.g. 0.1")
         if increase_fraction <= 0 or not math.isfinite(increase_fraction):
             raise ConfigError(f"increase_fraction={increase_fraction!r} must be > 0, e.g. 0.05")
         if decrease_interval_seconds < 0:
-            raise ConfigError(f"decrease_interval_seconds={decrease_interval_seconds!r} must be >= 0, e.g. 1.0")
+            raise ConfigError(
+                f"decrease_interval_seconds={decrease_interval_seconds!r} must be >= 0, e.g. 1.0"
+            )
         rate = self._ceiling if initial_rate is None else float(initial_rate)
         self._rate = min(self._ceiling, max(self._floor, rate))
         self._burst_seconds = float(burst_seconds)
@@ -205,7 +211,9 @@ def task_share(budget: float, tasks: int) -> float:
     """Each task's share (items/s) of a table's budget when ``tasks`` tasks write it concurrently."""
     budget = _positive_finite(budget, "max_write_rate", "pass the table's write budget in items/s, e.g. 1000")
     if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
-        raise ConfigError(f"tasks={tasks!r} must be a whole number >= 1 (the tasks writing the table at once)")
+        raise ConfigError(
+            f"tasks={tasks!r} must be a whole number >= 1 (the tasks writing the table at once)"
+        )
     return budget / tasks
 
 

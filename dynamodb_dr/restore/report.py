@@ -132,5 +132,7 @@ def store_report(s3: Any, bucket: str, prefix: str, report: RestoreReport) -> st
     assert report.backup_date is not None
     key = report_key(prefix, report.backup_date, report)
     report.report_key = key
-    s3.put_object(Bucket=bucket, Key=key, Body=report.to_json().encode("utf-8"), ContentType="application/json")
+    s3.put_object(
+        Bucket=bucket, Key=key, Body=report.to_json().encode("utf-8"), ContentType="application/json"
+    )
     return key

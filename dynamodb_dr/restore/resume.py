@@ -138,7 +138,9 @@ def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
     try:
         state = json.loads(body)
     except ValueError:
-        logger.warning("unreadable restore state, starting the table fresh", extra={"key": location.state_key})
+        logger.warning(
+            "unreadable restore state, starting the table fresh", extra={"key": location.state_key}
+        )
         return None
     return state if isinstance(state, dict) else None
 
@@ -156,7 +158,9 @@ def save_state(s3: Any, location: ProgressLocation, state: dict[str, Any]) -> No
 def _listing(s3: Any, location: ProgressLocation) -> dict[str, str]:
     """``{key: ETag}`` of everything in the ``files/`` folder."""
     objects: dict[str, str] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.files_folder):
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=location.bucket, Prefix=location.files_folder
+    ):
         objects.update((obj["Key"], obj.get("ETag", "")) for obj in page.get("Contents", []))
     return objects
 
@@ -180,12 +184,21 @@ def delete_markers(s3: Any, location: ProgressLocation) -> int:
         )
         if response.get("Errors"):
             first = response["Errors"][0]
-            raise ClientError({"Error": {"Code": first.get("Code", "DeleteFailed"), "Message": first.get(
-                "Message", f"could not delete {first.get('Key')}")}}, "DeleteObjects")
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": first.get("Code", "DeleteFailed"),
+                        "Message": first.get("Message", f"could not delete {first.get('Key')}"),
+                    }
+                },
+                "DeleteObjects",
+            )
     return len(keys)
 
 
-def inspect(s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool) -> TableProgress:
+def inspect(
+    s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool
+) -> TableProgress:
     """What a run would do, without writing anything (used by ``--dry_run`` too)."""
     state = read_state(s3, location)
     if resume and state is not None and state.get("status") == IN_PROGRESS:
@@ -197,14 +210,22 @@ def start_fresh(s3: Any, location: ProgressLocation, run_id: str, **facts: Any) 
     """Forget earlier attempts: delete their markers, record a new IN_PROGRESS state."""
     deleted = delete_markers(s3, location)
     if deleted:
-        logger.info("discarded earlier restore progress", extra={"folder": location.folder, "markers": deleted})
+        logger.info(
+            "discarded earlier restore progress", extra={"folder": location.folder, "markers": deleted}
+        )
     state = {"status": IN_PROGRESS, "started_at": utc_now_iso(), "run_id": run_id, **facts}
     save_state(s3, location, state)
     return TableProgress(location, state, frozenset(), resumed=False)
 
 
 def begin(
-    s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool, run_id: str, target_exists: bool
+    s3: Any,
+    location: ProgressLocation,
+    data_files: list[DataFile],
+    *,
+    resume: bool,
+    run_id: str,
+    target_exists: bool,
 ) -> TableProgress:
     """Resume the table's restore when an earlier attempt left it IN_PROGRESS (and ``resume``), else
     start fresh. A missing target cannot be resumed: what the markers describe is gone."""
@@ -222,13 +243,17 @@ def begin(
 def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
     """Called by the Spark task after every item of the file was written and the count checked."""
     body = {"data_file": data_file_key, "items": items, "run_id": run_id, "written_at": utc_now_iso()}
-    s3.put_object(Bucket=location.bucket, Key=location.marker_key(data_file_key), Body=json.dumps(body).encode())
+    s3.put_object(
+        Bucket=location.bucket, Key=location.marker_key(data_file_key), Body=json.dumps(body).encode()
+    )
 
 
 def write_live(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
     """Called by the Spark task every ``LIVE_SECONDS`` while it writes a file: items written so far."""
     body = {"data_file": data_file_key, "items": items, "run_id": run_id, "at": utc_now_iso()}
-    s3.put_object(Bucket=location.bucket, Key=location.live_key(data_file_key), Body=json.dumps(body).encode())
+    s3.put_object(
+        Bucket=location.bucket, Key=location.live_key(data_file_key), Body=json.dumps(body).encode()
+    )
 
 
 class LiveProgress:

@@ -46,7 +46,9 @@ class BatchWriteSigner(SigV4Auth):
     ``token``), fetched by the caller per call so refreshable ones renew. Thread-safe.
     """
 
-    def __init__(self, endpoint_url: str, service_name: str, region_name: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self, endpoint_url: str, service_name: str, region_name: str, headers: dict[str, str]
+    ) -> None:
         super().__init__(None, service_name, region_name)
         self.endpoint_url = endpoint_url
         self.host = _host_from_url(endpoint_url)
@@ -126,8 +128,12 @@ class BatchWriteSigner(SigV4Auth):
             "payload": sha256(body).hexdigest(),
         }
         scope = f"{datestamp}/{self._scope_tail}"
-        string_to_sign = f"AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{sha256(canonical_request.encode()).hexdigest()}"
-        signature = hmac.new(self.signing_key(credentials.secret_key, datestamp), string_to_sign.encode(), sha256).hexdigest()
+        string_to_sign = (
+            f"AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{sha256(canonical_request.encode()).hexdigest()}"
+        )
+        signature = hmac.new(
+            self.signing_key(credentials.secret_key, datestamp), string_to_sign.encode(), sha256
+        ).hexdigest()
         authorization = (
             f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
             f"SignedHeaders={signed_headers}, Signature={signature}"

@@ -27,7 +27,9 @@ def _message(exc: ClientError) -> str:
     return f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
 
 
-def create_target(dynamodb: Any, table_name: str, definition: dict[str, Any], *, wait_seconds: int = 600) -> None:
+def create_target(
+    dynamodb: Any, table_name: str, definition: dict[str, Any], *, wait_seconds: int = 600
+) -> None:
     """Create ``table_name`` from the backup's recorded definition and wait until it is ACTIVE."""
     try:
         dynamodb.create_table(**create_table_request(table_name, definition))
@@ -74,7 +76,9 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
     Accepted once DynamoDB reports it CREATING or AVAILABLE: an on-demand backup holds the table as
     it was when CreateBackup was accepted, so deleting items afterwards does not change it."""
     try:
-        details = dynamodb.create_backup(TableName=table_name, BackupName=backup_name(table_name))["BackupDetails"]
+        details = dynamodb.create_backup(TableName=table_name, BackupName=backup_name(table_name))[
+            "BackupDetails"
+        ]
     except ClientError as exc:
         raise TargetTableError(
             f"could not back up target table {table_name} before clearing it ({_message(exc)}); nothing was "
@@ -166,7 +170,9 @@ def clear_table(
             while True:
                 scans = list(
                     pool.map(
-                        lambda s: _scan_keys(dynamodb, table_name, key_names, s, segments, keys_per_round // segments),
+                        lambda s: _scan_keys(
+                            dynamodb, table_name, key_names, s, segments, keys_per_round // segments
+                        ),
                         range(segments),
                     )
                 )

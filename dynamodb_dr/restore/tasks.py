@@ -133,7 +133,12 @@ def _error(exc: BaseException) -> str:
 
 def validate_task(task: FileTask) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "source": task.source, "key": task.data_file.key, "ok": False, "items": 0, "bytes": 0, "inflate": inflate.ENGINE,
+        "source": task.source,
+        "key": task.data_file.key,
+        "ok": False,
+        "items": 0,
+        "bytes": 0,
+        "inflate": inflate.ENGINE,
     }
     try:
         check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
@@ -162,8 +167,12 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
         limiter = AdaptiveRateLimiter(task.write_rate, burst_seconds=BURST_SECONDS)
     try:
         s3 = make_client("s3")
-        dynamodb = make_client("dynamodb", config=client_config(max_pool_connections=max(10, task.max_workers + 2)))
-        writer = BatchWriter(dynamodb, task.target, rate_limiter=limiter, deadline_seconds=task.deadline_seconds)
+        dynamodb = make_client(
+            "dynamodb", config=client_config(max_pool_connections=max(10, task.max_workers + 2))
+        )
+        writer = BatchWriter(
+            dynamodb, task.target, rate_limiter=limiter, deadline_seconds=task.deadline_seconds
+        )
 
         def mark_done(table: str, key: str, items: int) -> None:
             if task.progress is None:
@@ -182,20 +191,36 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
                 write_live(s3, task.progress, task.data_file.key, items, task.run_id)
             except Exception as exc:  # progress only: the restore goes on, the driver's log lags
                 if "progress_warning" not in result:
-                    result["progress_warning"] = f"could not record progress of {task.data_file.key}: {_error(exc)}"
-                    logger.warning("could not record progress", extra={"data_file": task.data_file.key,
-                                                                       "error": _error(exc)})
+                    result["progress_warning"] = (
+                        f"could not record progress of {task.data_file.key}: {_error(exc)}"
+                    )
+                    logger.warning(
+                        "could not record progress",
+                        extra={"data_file": task.data_file.key, "error": _error(exc)},
+                    )
 
         done = write_data_file(
-            s3, writer, task.bucket, task.data_file, task.export_arn, table=task.target, max_workers=task.max_workers,
-            on_file_done=mark_done, verified_etag=task.verified_etag,
-            on_progress=live if task.progress is not None else None, progress_seconds=task.live_seconds,
+            s3,
+            writer,
+            task.bucket,
+            task.data_file,
+            task.export_arn,
+            table=task.target,
+            max_workers=task.max_workers,
+            on_file_done=mark_done,
+            verified_etag=task.verified_etag,
+            on_progress=live if task.progress is not None else None,
+            progress_seconds=task.live_seconds,
         )
-        result.update(ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes)
+        result.update(
+            ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes
+        )
     except WriteError as exc:
         written = getattr(exc, "items_written", 0)
         # Items of this file not written: those of the failed batches and those never read.
-        result.update(error=_error(exc), items_written=written, failed_items=task.data_file.item_count - written)
+        result.update(
+            error=_error(exc), items_written=written, failed_items=task.data_file.item_count - written
+        )
     except Exception as exc:  # reported per file; the table fails, others go on
         result.update(error=_error(exc), failed_items=task.data_file.item_count)
     result["seconds"] = round(time.monotonic() - started, 3)

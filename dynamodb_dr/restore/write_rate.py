@@ -30,9 +30,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS
 from dynamodb_dr.restore.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
-from dynamodb_dr.restore.args import RestoreArgs
 
 KB = 1024
 HOLD_WINDOW_SECONDS = 5.0
@@ -73,7 +73,9 @@ def table_budget(
         if describe_table_response is None:
             raise ValueError("write_rate_percent needs the target's DescribeTable response")
         budgets.append(
-            capacity_budget(describe_table_response, args.write_rate_percent, wcu_per_item=write_units_per_item)
+            capacity_budget(
+                describe_table_response, args.write_rate_percent, wcu_per_item=write_units_per_item
+            )
         )
     return min(budgets) if budgets else float(DEFAULT_ON_DEMAND_WRITE_UNITS)
 
@@ -84,7 +86,10 @@ def concurrent_writers(files_to_write: int, slots: int) -> int:
 
 
 def task_ceiling(
-    share: float, *, batch_items: int = MAX_BATCH_ITEMS, window: float = HOLD_WINDOW_SECONDS,
+    share: float,
+    *,
+    batch_items: int = MAX_BATCH_ITEMS,
+    window: float = HOLD_WINDOW_SECONDS,
     burst_seconds: float = BURST_SECONDS,
 ) -> float:
     """The rate-limiter ceiling (items/s) that keeps one task within ``share`` over any ``window``."""

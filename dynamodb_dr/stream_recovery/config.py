@@ -104,7 +104,8 @@ class StreamRecoverySettings:
         default_threshold = _int(env, BURST_THRESHOLD, DEFAULT_BURST_THRESHOLD, 2, MAX_BURST_THRESHOLD)
         tables = parse_protected_tables(_required(env, PROTECTED_TABLES, _TABLES_EXAMPLE), default_threshold)
         state_table = parse_table_name(
-            _required(env, INCIDENT_STATE_TABLE, "the name of the incident state table"), source=INCIDENT_STATE_TABLE
+            _required(env, INCIDENT_STATE_TABLE, "the name of the incident state table"),
+            source=INCIDENT_STATE_TABLE,
         )
         if state_table in tables:
             raise ConfigError(
@@ -119,7 +120,9 @@ class StreamRecoverySettings:
             )
         vault = _optional(env, BACKUP_VAULT_NAME)
         if vault is not None and not VAULT_RE.match(vault):
-            raise ConfigError(f"{BACKUP_VAULT_NAME}={vault!r} is not a backup vault name (2-50 of a-z, A-Z, 0-9, '-', '_')")
+            raise ConfigError(
+                f"{BACKUP_VAULT_NAME}={vault!r} is not a backup vault name (2-50 of a-z, A-Z, 0-9, '-', '_')"
+            )
         role = _optional(env, BACKUP_RESTORE_ROLE_ARN)
         if role is not None and not ROLE_ARN_RE.match(role):
             raise ConfigError(
@@ -174,7 +177,9 @@ def parse_protected_tables(value: str, default_threshold: int) -> dict[str, Tabl
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{PROTECTED_TABLES} is not valid JSON ({exc.msg}); expected {_TABLES_EXAMPLE}") from None
+        raise ConfigError(
+            f"{PROTECTED_TABLES} is not valid JSON ({exc.msg}); expected {_TABLES_EXAMPLE}"
+        ) from None
     if not isinstance(parsed, dict) or not parsed:
         raise ConfigError(f"{PROTECTED_TABLES} must be a non-empty JSON object; expected {_TABLES_EXAMPLE}")
     return {name: _policy(name, spec, default_threshold) for name, spec in parsed.items()}
@@ -204,8 +209,14 @@ def _policy(name: str, spec: Any, default_threshold: int) -> TablePolicy:
     if not isinstance(attributes, list) or not all(isinstance(a, str) and a for a in attributes):
         raise ConfigError(f'{source}.protected_attributes must be a list of attribute names, e.g. ["price"]')
     threshold = spec.get("burst_threshold", default_threshold)
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= MAX_BURST_THRESHOLD:
-        raise ConfigError(f"{source}.burst_threshold={threshold!r} must be a whole number 2-{MAX_BURST_THRESHOLD}")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int)
+        or not 2 <= threshold <= MAX_BURST_THRESHOLD
+    ):
+        raise ConfigError(
+            f"{source}.burst_threshold={threshold!r} must be a whole number 2-{MAX_BURST_THRESHOLD}"
+        )
     user_deletes = spec.get("user_deletes_are_incidents", True)
     if not isinstance(user_deletes, bool):
         raise ConfigError(f"{source}.user_deletes_are_incidents={user_deletes!r} must be true or false")

@@ -57,5 +57,7 @@ def classify(change: StreamChange, policy: TablePolicy) -> Detection:
             )
         changed = changed_protected_attributes(change, policy.protected_attributes)
         if changed:
-            return Detection(Verdict.INCIDENT, Reason.PROTECTED_ATTRIBUTE, f"changed or removed: {', '.join(changed)}")
+            return Detection(
+                Verdict.INCIDENT, Reason.PROTECTED_ATTRIBUTE, f"changed or removed: {', '.join(changed)}"
+            )
     return Detection(Verdict.BURST_CANDIDATE)

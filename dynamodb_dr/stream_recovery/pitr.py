@@ -90,7 +90,9 @@ def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
         source_table = dynamodb.describe_table(TableName=source)["Table"]
         ttl = dynamodb.describe_time_to_live(TableName=source)["TimeToLiveDescription"]
         target_ttl = dynamodb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]
-        if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and target_ttl.get("TimeToLiveStatus") not in (
+        if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and target_ttl.get(
+            "TimeToLiveStatus"
+        ) not in (
             "ENABLED",
             "ENABLING",
         ):
@@ -99,7 +101,9 @@ def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
             )
         stream = source_table.get("StreamSpecification") or {}
-        if stream.get("StreamEnabled") and not (target_table.get("StreamSpecification") or {}).get("StreamEnabled"):
+        if stream.get("StreamEnabled") and not (target_table.get("StreamSpecification") or {}).get(
+            "StreamEnabled"
+        ):
             dynamodb.update_table(
                 TableName=target,
                 StreamSpecification={"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]},

@@ -127,8 +127,10 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
         try:
             announce_incident(noted.incident, settings, clients, store, noted.record_count)
         except Exception:
-            logger.exception("incident not announced; its records are reported for retry",
-                             extra={"incident_id": noted.incident.incident_id})
+            logger.exception(
+                "incident not announced; its records are reported for retry",
+                extra={"incident_id": noted.incident.incident_id},
+            )
             reported = {f["itemIdentifier"] for f in failures}
             failures += [{"itemIdentifier": s} for s in noted.sequence_numbers if s not in reported]
     logger.info(
@@ -157,7 +159,10 @@ def handle_record(
     first_time, record_count = change.approximate_creation_time, 1
     if detection.verdict is Verdict.BURST_CANDIDATE:
         record_count, first_time = store.count_burst(
-            change.table_name, change.approximate_creation_time, change.sequence_number, policy.burst_threshold
+            change.table_name,
+            change.approximate_creation_time,
+            change.sequence_number,
+            policy.burst_threshold,
         )
         if record_count < policy.burst_threshold:
             return RecordOutcome("normal")
@@ -186,8 +191,13 @@ def handle_record(
         log = logger.info if created else logger.debug  # a mass delete must not log every record at INFO
         log(
             "incident created" if created else "incident record",
-            extra={"table": change.table_name, "reason": str(detection.reason), "detail": detection.detail,
-                   "event_name": change.event_name, "sequence_number": change.sequence_number},
+            extra={
+                "table": change.table_name,
+                "reason": str(detection.reason),
+                "detail": detection.detail,
+                "event_name": change.event_name,
+                "sequence_number": change.sequence_number,
+            },
         )
         return act(incident, change, policy, settings, clients, store, record_count)
     finally:
@@ -216,11 +226,19 @@ def act(
     failure: RecoveryActionError | None = None
     if policy.action is Action.ITEM_REPAIR:
         result = repair_item(clients.dynamodb, store, change)
-        counter = {"repaired": "items_repaired", "skipped": "repairs_skipped"}.get(result.outcome, "repairs_repeated")
+        counter = {"repaired": "items_repaired", "skipped": "repairs_skipped"}.get(
+            result.outcome, "repairs_repeated"
+        )
         store.count(incident, "records_seen", counter)
         if result.outcome == "skipped":
-            logger.warning("item repair skipped", extra={"table": change.table_name, "reason": result.detail,
-                                                         "sequence_number": change.sequence_number})
+            logger.warning(
+                "item repair skipped",
+                extra={
+                    "table": change.table_name,
+                    "reason": result.detail,
+                    "sequence_number": change.sequence_number,
+                },
+            )
         outcome = RecordOutcome(f"repair_{result.outcome}", incident, result.detail)
     else:
         store.count(incident, "records_seen")
@@ -239,8 +257,12 @@ def act(
                 incident = start_restore(incident, policy, settings, clients, store)
                 outcome = RecordOutcome("restore_started", incident, incident.target_table or "")
             except Exception as exc:  # release the claim: the retry of this record tries again
-                failure = exc if isinstance(exc, RecoveryActionError) else RecoveryActionError(
-                    f"starting the {policy.action.value} of incident {incident.incident_id} failed: {exc}"
+                failure = (
+                    exc
+                    if isinstance(exc, RecoveryActionError)
+                    else RecoveryActionError(
+                        f"starting the {policy.action.value} of incident {incident.incident_id} failed: {exc}"
+                    )
                 )
                 failure.__cause__ = exc if failure is not exc else exc.__cause__
                 incident = store.update_incident(incident, action_status="failed", error=str(failure))
@@ -255,17 +277,25 @@ def _should_start(incident: Incident) -> bool:
     if incident.action_status in ("pending", "starting"):
         return True
     # A failed start is tried again when the record is retried, unless it can never work (no PITR window).
-    return incident.action_status == "failed" and (incident.restore_time is not None or incident.action == "aws_backup_restore")
+    return incident.action_status == "failed" and (
+        incident.restore_time is not None or incident.action == "aws_backup_restore"
+    )
 
 
 def start_restore(
-    incident: Incident, policy: TablePolicy, settings: StreamRecoverySettings, clients: Clients, store: IncidentStore
+    incident: Incident,
+    policy: TablePolicy,
+    settings: StreamRecoverySettings,
+    clients: Clients,
+    store: IncidentStore,
 ) -> Incident:
     target = incident.target_table or ""
     if policy.action is Action.PITR_RESTORE:
         assert incident.restore_time is not None
         pitr.start_pitr_restore(clients.dynamodb, incident.table_name, target, incident.restore_time)
-        logger.info("PITR restore started", extra={"target_table": target, "restore_time": incident.restore_time})
+        logger.info(
+            "PITR restore started", extra={"target_table": target, "restore_time": incident.restore_time}
+        )
         return store.update_incident(incident, action_status="started", settings_status="pending", error=None)
     if clients.backup is None or settings.backup_restore_role_arn is None:
         raise RecoveryActionError("aws_backup_restore needs BACKUP_RESTORE_ROLE_ARN and a backup client")
@@ -285,22 +315,34 @@ def start_restore(
         target_table=target,
         idempotency_token=incident.incident_id,
     )
-    logger.info("AWS Backup restore job started", extra={"restore_job_id": job_id, "target_table": target,
-                                                         "recovery_point_arn": point["RecoveryPointArn"]})
+    logger.info(
+        "AWS Backup restore job started",
+        extra={
+            "restore_job_id": job_id,
+            "target_table": target,
+            "recovery_point_arn": point["RecoveryPointArn"],
+        },
+    )
     return store.update_incident(incident, action_status="started", restore_job_id=job_id, error=None)
 
 
 def finish_restored_table(incident: Incident, store: IncidentStore, clients: Clients) -> Incident:
     """Give the restored table back TTL, stream, PITR and tags, or leave that pending for later."""
     try:
-        done = pitr.apply_unrestored_settings(clients.dynamodb, incident.table_name, incident.target_table or "")
+        done = pitr.apply_unrestored_settings(
+            clients.dynamodb, incident.table_name, incident.target_table or ""
+        )
     except RecoveryActionError:
-        logger.exception("restored table settings not applied yet", extra={"target_table": incident.target_table})
+        logger.exception(
+            "restored table settings not applied yet", extra={"target_table": incident.target_table}
+        )
         done = False
     if done:
         store.remove_followup(incident)
-        logger.info("restored table has TTL, stream, PITR and tags of the source",
-                    extra={"target_table": incident.target_table})
+        logger.info(
+            "restored table has TTL, stream, PITR and tags of the source",
+            extra={"target_table": incident.target_table},
+        )
         return store.update_incident(incident, settings_status="done")
     store.add_followup(incident)
     return incident
@@ -320,7 +362,11 @@ def run_followups(store: IncidentStore, clients: Clients) -> None:
 
 
 def announce_incident(
-    incident: Incident, settings: StreamRecoverySettings, clients: Clients, store: IncidentStore, record_count: int
+    incident: Incident,
+    settings: StreamRecoverySettings,
+    clients: Clients,
+    store: IncidentStore,
+    record_count: int,
 ) -> None:
     """Announce the incident unless someone already did (conditional flag in the state table)."""
     claimed = store.claim_announcement(incident)
@@ -330,11 +376,19 @@ def announce_incident(
     try:
         if settings.sns_topic_arn and clients.sns is not None:
             message_id = notify.announce(clients.sns, settings.sns_topic_arn, claimed, record_count)
-            logger.warning("incident announced", extra={"incident_id": claimed.incident_id, "announcement": body,
-                                                        "sns_message_id": message_id})
+            logger.warning(
+                "incident announced",
+                extra={
+                    "incident_id": claimed.incident_id,
+                    "announcement": body,
+                    "sns_message_id": message_id,
+                },
+            )
         else:
-            logger.warning("incident (no SNS_TOPIC_ARN configured)",
-                           extra={"incident_id": claimed.incident_id, "announcement": body})
+            logger.warning(
+                "incident (no SNS_TOPIC_ARN configured)",
+                extra={"incident_id": claimed.incident_id, "announcement": body},
+            )
     except Exception:
         store.update_incident(claimed, announced=False)
         raise

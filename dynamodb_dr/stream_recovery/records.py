@@ -40,7 +40,9 @@ def table_name_from_stream_arn(arn: str) -> str:
     parts = arn.split(":", 5)
     resource = parts[5].split("/") if len(parts) == 6 else []
     if len(resource) < 4 or resource[0] != "table" or resource[2] != "stream" or not resource[1]:
-        raise StreamRecordError(f"eventSourceARN {arn!r} is not a DynamoDB stream ARN (…:table/NAME/stream/LABEL)")
+        raise StreamRecordError(
+            f"eventSourceARN {arn!r} is not a DynamoDB stream ARN (…:table/NAME/stream/LABEL)"
+        )
     return resource[1]
 
 
@@ -146,7 +148,9 @@ def same_image(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return json.dumps(_canonical(a), sort_keys=True) == json.dumps(_canonical(b), sort_keys=True)
 
 
-def change_fingerprint(keys: dict[str, Any], old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> str:
+def change_fingerprint(
+    keys: dict[str, Any], old_image: dict[str, Any] | None, new_image: dict[str, Any] | None
+) -> str:
     """A digest of (keys, image before, image after): the same change always gives the same digest."""
     text = json.dumps([_canonical(keys), _canonical(old_image), _canonical(new_image)], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -74,7 +74,9 @@ def _plan(change: StreamChange) -> tuple[str, dict[str, Any], tuple[Any, Any]]:
 
 def _current_item(dynamodb: Any, change: StreamChange) -> dict[str, Any] | None:
     try:
-        return dynamodb.get_item(TableName=change.table_name, Key=change.keys, ConsistentRead=True).get("Item")
+        return dynamodb.get_item(TableName=change.table_name, Key=change.keys, ConsistentRead=True).get(
+            "Item"
+        )
     except ClientError as exc:
         raise RecoveryActionError(
             f"could not read an item of {change.table_name} before repairing it "
@@ -103,7 +105,9 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
         if same_image(current, after):
             return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
         if not same_image(current, before):
-            return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
+            return RepairResult(
+                "skipped", "the item was written again after the incident; it was left as it is"
+            )
     store.mark_repair(change.table_name, repair_fingerprint(change))
     try:
         getattr(dynamodb, operation)(
@@ -115,8 +119,12 @@ def repair_item(dynamodb: Any, store: IncidentStore, change: StreamChange) -> Re
             # ReturnValuesOnConditionCheckFailure=ALL_OLD gives the item as it is now, without another
             # read: a redelivered record finds its own repair.
             if same_image(exc.response.get("Item"), after):
-                return RepairResult("already_repaired", "the item already holds the repaired state (redelivery)")
-            return RepairResult("skipped", "the item was written again after the incident; it was left as it is")
+                return RepairResult(
+                    "already_repaired", "the item already holds the repaired state (redelivery)"
+                )
+            return RepairResult(
+                "skipped", "the item was written again after the incident; it was left as it is"
+            )
         raise RecoveryActionError(
             f"could not repair an item of {change.table_name} ({operation}: {code}); the record will be retried"
         ) from exc

@@ -116,7 +116,9 @@ class IncidentStore:
     # -- low level -------------------------------------------------------------------------------
     def _get(self, pk: str) -> dict[str, Any] | None:
         try:
-            response = self.dynamodb.get_item(TableName=self.table_name, Key={"pk": _s(pk)}, ConsistentRead=True)
+            response = self.dynamodb.get_item(
+                TableName=self.table_name, Key={"pk": _s(pk)}, ConsistentRead=True
+            )
         except ClientError as exc:
             raise self._error(exc, f"read {pk}") from exc
         return response.get("Item")
@@ -187,13 +189,20 @@ class IncidentStore:
                 continue
             start = datetime.fromtimestamp(bucket * self.window_seconds, UTC)
             incident_id = f"{table}@{start:%Y%m%dT%H%M%SZ}"
-            fields = {"pk": pk, "incident_id": incident_id, "table_name": table, **new_incident(pk, incident_id)}
+            fields = {
+                "pk": pk,
+                "incident_id": incident_id,
+                "table_name": table,
+                **new_incident(pk, incident_id),
+            }
             item = {k: _to_attr(v) for k, v in fields.items() if v is not None}
             item["expires_at"] = self._expires()
             item["records_seen"] = _n(0)
             if self._put_new(item):
                 return self._remember(_incident_from_item(item)), True
-        raise IncidentStateError(f"incident item {pk} kept changing while being claimed; the record will be retried")
+        raise IncidentStateError(
+            f"incident item {pk} kept changing while being claimed; the record will be retried"
+        )
 
     def update_incident(self, incident: Incident, **fields: Any) -> Incident:
         names = {f"#f{i}": k for i, k in enumerate(fields)}
@@ -275,7 +284,9 @@ class IncidentStore:
             raise self._error(exc, f"count {', '.join(counters)} of {incident.pk}") from exc
 
     # -- bursts ----------------------------------------------------------------------------------
-    def count_burst(self, table: str, epoch_seconds: float, sequence_number: str, threshold: int) -> tuple[int, float]:
+    def count_burst(
+        self, table: str, epoch_seconds: float, sequence_number: str, threshold: int
+    ) -> tuple[int, float]:
         """Record one REMOVE/MODIFY and return (records within the incident window up to it, earliest
         of their times). At least ``threshold`` means a burst."""
         bucket = bucket_of(epoch_seconds, self.window_seconds)
@@ -288,7 +299,11 @@ class IncidentStore:
                 UpdateExpression="ADD #r :m SET expires_at = :e",
                 ConditionExpression="attribute_not_exists(#r) OR size(#r) < :t",
                 ExpressionAttributeNames={"#r": "records"},
-                ExpressionAttributeValues={":m": {"SS": [member]}, ":e": self._expires(), ":t": _n(threshold)},
+                ExpressionAttributeValues={
+                    ":m": {"SS": [member]},
+                    ":e": self._expires(),
+                    ":t": _n(threshold),
+                },
                 ReturnValues="ALL_NEW",
             )
             members = set(response["Attributes"]["records"]["SS"])
@@ -299,7 +314,9 @@ class IncidentStore:
         if len(members) < threshold:
             previous = self._get(f"BURST#{table}#{bucket - 1}") or {}
             earliest_ms = round((epoch_seconds - self.window_seconds) * 1000)
-            members |= {m for m in previous.get("records", {}).get("SS", []) if int(m.split("#", 1)[0]) > earliest_ms}
+            members |= {
+                m for m in previous.get("records", {}).get("SS", []) if int(m.split("#", 1)[0]) > earliest_ms
+            }
         first = min(int(m.split("#", 1)[0]) for m in members) / 1000 if members else epoch_seconds
         return len(members), first
 
@@ -353,7 +370,9 @@ def create_state_table(dynamodb: Any, table_name: str) -> None:
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
     dynamodb.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )

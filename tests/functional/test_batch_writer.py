@@ -103,7 +103,9 @@ def test_every_type_round_trips_exactly(setup):
         assert restored[key] == item, key
     big = ddb.get_item(TableName="dst", Key={"pk": {"S": "big"}, "sk": {"B": NON_UTF8}})["Item"]
     assert len(big["blob"]["B"]) == 390_000
-    assert restored[("e3", bytes([0xFF, 3]))]["n_neg_exp"] == {"N": "-1.2345678901234567890123456789012345678E-130"}
+    assert restored[("e3", bytes([0xFF, 3]))]["n_neg_exp"] == {
+        "N": "-1.2345678901234567890123456789012345678E-130"
+    }
     assert limiter.acquired == 31 and limiter.succeeded == 31 and limiter.throttled == 0
 
 
@@ -201,8 +203,11 @@ class DynamoDBProxy:
     def signature_problem(self, headers: dict[str, str], body: bytes, path: str) -> str | None:
         """Recompute the request's SigV4 signature with botocore's signer; None when it matches."""
         auth = headers.get("authorization", "")
-        m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
-                         r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})", auth)
+        m = re.fullmatch(
+            r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+            r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})",
+            auth,
+        )
         if not m:
             return f"malformed Authorization header {auth!r}"
         access_key, _, region, service, signed, signature = m.groups()
@@ -212,12 +217,18 @@ class DynamoDBProxy:
         missing = [n for n in names if n not in headers]
         if missing:
             return f"signed headers {missing} were not sent"
-        request = AWSRequest(method="POST", url=f"http://{headers['host']}{path}", data=body,
-                             headers={n: headers[n] for n in names})
+        request = AWSRequest(
+            method="POST",
+            url=f"http://{headers['host']}{path}",
+            data=body,
+            headers={n: headers[n] for n in names},
+        )
         request.context["timestamp"] = headers["x-amz-date"]
         credentials = Credentials(access_key, self.secrets[access_key], headers.get("x-amz-security-token"))
         signer = SigV4Auth(credentials, service, region)
-        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        expected = signer.signature(
+            signer.string_to_sign(request, signer.canonical_request(request)), request
+        )
         if expected != signature:
             return f"signature mismatch for {access_key}"
         if "x-amz-target" not in names or "host" not in names:
@@ -231,14 +242,18 @@ class DynamoDBProxy:
 
 @pytest.fixture
 def proxy(aws):
-    p = DynamoDBProxy(os.environ["AWS_ENDPOINT_URL"], {os.environ["AWS_ACCESS_KEY_ID"]: os.environ["AWS_SECRET_ACCESS_KEY"]})
+    p = DynamoDBProxy(
+        os.environ["AWS_ENDPOINT_URL"], {os.environ["AWS_ACCESS_KEY_ID"]: os.environ["AWS_SECRET_ACCESS_KEY"]}
+    )
     yield p
     p.stop()
 
 
 def _via(proxy: DynamoDBProxy, session: boto3.session.Session | None = None, **config: object) -> object:
     """A DynamoDB client whose endpoint is the proxy (as AWS_ENDPOINT_URL would make it)."""
-    return (session or boto3.session.Session()).client("dynamodb", endpoint_url=proxy.url, config=client_config(**config))
+    return (session or boto3.session.Session()).client(
+        "dynamodb", endpoint_url=proxy.url, config=client_config(**config)
+    )
 
 
 def _report_unprocessed(proxy: DynamoDBProxy, ddb, table: str, how_many: int, times: int | None) -> None:
@@ -270,7 +285,10 @@ def test_requests_are_signed_as_botocore_signs_them_on_kept_alive_connections(se
     assert len(scan_all(ddb, "dst")) == 6
     # The check is real: the same requests do not verify against another secret.
     proxy.secrets = {k: "not-the-secret" for k in proxy.secrets}
-    assert proxy.signature_problem(headers, proxy.requests[0][1], "/") == f"signature mismatch for {os.environ['AWS_ACCESS_KEY_ID']}"
+    assert (
+        proxy.signature_problem(headers, proxy.requests[0][1], "/")
+        == f"signature mismatch for {os.environ['AWS_ACCESS_KEY_ID']}"
+    )
 
 
 def test_refreshable_credentials_are_fetched_per_call_and_an_expired_token_is_retried(setup, proxy):
@@ -283,14 +301,22 @@ def test_refreshable_credentials_are_fetched_per_call_and_an_expired_token_is_re
         proxy.secrets[issued[-1]] = f"secret-{len(issued)}"
         # Inside the refresh window: each get_frozen_credentials() renews them (as near expiry).
         expiry = datetime.now(UTC) + timedelta(minutes=12)
-        return {"access_key": issued[-1], "secret_key": proxy.secrets[issued[-1]], "token": "t",
-                "expiry_time": expiry.isoformat()}
+        return {
+            "access_key": issued[-1],
+            "secret_key": proxy.secrets[issued[-1]],
+            "token": "t",
+            "expiry_time": expiry.isoformat(),
+        }
 
     botocore_session = botocore.session.get_session()
     botocore_session._credentials = RefreshableCredentials.create_from_metadata(refresh(), refresh, "test")
     client = _via(proxy, boto3.session.Session(botocore_session=botocore_session))
-    expired = json.dumps({"__type": "com.amazon.coral.service#ExpiredTokenException",
-                          "message": "The security token included in the request is expired"}).encode()
+    expired = json.dumps(
+        {
+            "__type": "com.amazon.coral.service#ExpiredTokenException",
+            "message": "The security token included in the request is expired",
+        }
+    ).encode()
     proxy.before = lambda n, body: (400, expired) if n == 1 else None
     writer = BatchWriter(client, "dst", base_delay=0.001)
     writer.write_lines([b'{"Item":{"pk":{"S":"r1"}}}'], source="f-cred")
@@ -300,7 +326,10 @@ def test_refreshable_credentials_are_fetched_per_call_and_an_expired_token_is_re
     assert set(scan_all(ddb, "dst")) == {("r1",)}
 
     proxy.before = lambda n, body: (400, expired)
-    with pytest.raises(WriteError, match=r"1 items for table dst from data file f-cred were not written: ExpiredTokenException"):
+    with pytest.raises(
+        WriteError,
+        match=r"1 items for table dst from data file f-cred were not written: ExpiredTokenException",
+    ):
         writer.write_lines([b'{"Item":{"pk":{"S":"r2"}}}'], source="f-cred")
 
 
@@ -331,7 +360,9 @@ def test_items_still_unprocessed_at_the_deadline_fail_loudly(setup, proxy):
 
     _report_unprocessed(proxy, ddb, "dst", how_many=2, times=None)
     writer = BatchWriter(_via(proxy), "dst", deadline_seconds=0.5, base_delay=0.01, max_delay=0.05)
-    with pytest.raises(WriteError, match=r"2 items for table dst from data file file-d were still unprocessed") as err:
+    with pytest.raises(
+        WriteError, match=r"2 items for table dst from data file file-d were still unprocessed"
+    ) as err:
         writer.write_lines(lines, source="file-d")
     assert err.value.failed_items == 2
     assert len(scan_all(ddb, "dst")) == 3
@@ -339,17 +370,25 @@ def test_items_still_unprocessed_at_the_deadline_fail_loudly(setup, proxy):
 
 @pytest.mark.parametrize(
     "status, code",
-    [(400, "ProvisionedThroughputExceededException"), (400, "ThrottlingException"), (500, "InternalServerError"),
-     (503, "ServiceUnavailable")],
+    [
+        (400, "ProvisionedThroughputExceededException"),
+        (400, "ThrottlingException"),
+        (500, "InternalServerError"),
+        (503, "ServiceUnavailable"),
+    ],
 )
 def test_throttling_and_server_errors_are_retried_with_backoff(setup, proxy, status, code):
     ddb, _ = setup
     create_table(ddb, "dst", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
-    answer = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "slow down"}).encode()
+    answer = json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "slow down"}
+    ).encode()
     proxy.before = lambda n, body: (status, answer) if n <= 2 else None
     limiter, slept = CountingLimiter(), []
     writer = BatchWriter(_via(proxy), "dst", rate_limiter=limiter, sleep=slept.append)
-    assert writer.write_lines([b'{"Item":{"pk":{"S":"t1"}}}', b'{"Item":{"pk":{"S":"t2"}}}'], source="f-t") == 2
+    assert (
+        writer.write_lines([b'{"Item":{"pk":{"S":"t1"}}}', b'{"Item":{"pk":{"S":"t2"}}}'], source="f-t") == 2
+    )
     assert len(proxy.requests) == 3 and len(slept) == 2
     assert limiter.throttled == (2 if code.endswith(("ExceededException", "ThrottlingException")) else 0)
     assert limiter.acquired == 6 and limiter.succeeded == 2
@@ -357,7 +396,10 @@ def test_throttling_and_server_errors_are_retried_with_backoff(setup, proxy, sta
 
     proxy.before = lambda n, body: (status, answer)
     writer = BatchWriter(_via(proxy), "dst", deadline_seconds=0.3, base_delay=0.01, max_delay=0.05)
-    with pytest.raises(WriteError, match=rf"1 items for table dst from data file f-t could not be written before the retry deadline .*last error {code}") as err:
+    with pytest.raises(
+        WriteError,
+        match=rf"1 items for table dst from data file f-t could not be written before the retry deadline .*last error {code}",
+    ) as err:
         writer.write_lines([b'{"Item":{"pk":{"S":"t3"}}}'], source="f-t")
     assert err.value.failed_items == 1
 
@@ -374,11 +416,18 @@ def test_a_damaged_response_is_detected_by_its_crc32_and_the_batch_sent_again(se
 
 
 def test_access_denied_fails_at_once_naming_the_table_and_file(setup, proxy):
-    denied = json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException",
-                         "Message": "User is not authorized to perform: dynamodb:BatchWriteItem"}).encode()
+    denied = json.dumps(
+        {
+            "__type": "com.amazon.coral.service#AccessDeniedException",
+            "Message": "User is not authorized to perform: dynamodb:BatchWriteItem",
+        }
+    ).encode()
     proxy.before = lambda n, body: (400, denied)
     writer = BatchWriter(_via(proxy), "dst", sleep=lambda s: None)
-    with pytest.raises(WriteError, match=r"writing 1 items to table dst from data file f-a failed: AccessDeniedException: User is not authorized"):
+    with pytest.raises(
+        WriteError,
+        match=r"writing 1 items to table dst from data file f-a failed: AccessDeniedException: User is not authorized",
+    ):
         writer.write_lines([b'{"Item":{"pk":{"S":"a"}}}'], source="f-a")
     assert len(proxy.requests) == 1
 
@@ -404,7 +453,9 @@ def test_validation_error_names_the_table_and_the_file(setup):
     put_items(ddb, "src", [every_type_item("v1")])
     lines = _export_lines(ddb, s3, "src")
     writer = BatchWriter(make_client("dynamodb"), "other-keys")
-    with pytest.raises(WriteError, match=r"DynamoDB rejected a batch of 1 items for table other-keys from data file f-v") as err:
+    with pytest.raises(
+        WriteError, match=r"DynamoDB rejected a batch of 1 items for table other-keys from data file f-v"
+    ) as err:
         writer.write_lines(lines, source="f-v")
     assert err.value.failed_items == 1
     assert scan_all(ddb, "other-keys") == {}
@@ -425,15 +476,30 @@ def test_write_data_file_sends_batches_concurrently_and_has_resume_seams(setup, 
     done_calls = []
     writer = BatchWriter(client, "dst")
     skipped = write_data_file(
-        s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=4,
-        completed_files={data_file.key}, on_file_done=lambda *a: done_calls.append(a),
+        s3,
+        writer,
+        BUCKET,
+        data_file,
+        export.summary.export_arn,
+        table="dst",
+        max_workers=4,
+        completed_files={data_file.key},
+        on_file_done=lambda *a: done_calls.append(a),
     )
     assert skipped.skipped and scan_all(ddb, "dst") == {} and done_calls == []
 
     so_far: list[int] = []
     result = write_data_file(
-        s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=4,
-        on_file_done=lambda *a: done_calls.append(a), on_progress=so_far.append, progress_seconds=0.0,
+        s3,
+        writer,
+        BUCKET,
+        data_file,
+        export.summary.export_arn,
+        table="dst",
+        max_workers=4,
+        on_file_done=lambda *a: done_calls.append(a),
+        on_progress=so_far.append,
+        progress_seconds=0.0,
     )
     assert (result.items_read, result.items_written) == (130, 130)
     assert done_calls == [("dst", data_file.key, 130)]
@@ -451,12 +517,15 @@ def test_an_unreachable_endpoint_fails_the_batch_with_its_count(setup):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = boto3.client(
-        "dynamodb", endpoint_url=f"http://127.0.0.1:{port}",
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
         config=client_config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1),
     )
     writer = BatchWriter(client, "dst", deadline_seconds=0.3, base_delay=0.01, max_delay=0.05)
     line = b'{"Item":{"pk":{"S":"a"}}}'
-    with pytest.raises(WriteError, match=r"3 items for table dst from data file f-net could not be sent") as err:
+    with pytest.raises(
+        WriteError, match=r"3 items for table dst from data file f-net could not be sent"
+    ) as err:
         writer.write_lines([line, line, line], source="f-net")
     assert err.value.failed_items == 3
 
@@ -476,9 +545,13 @@ def test_through_an_http_proxy_batches_go_through_botocores_session_still_concur
     writer = BatchWriter(client, "dst", base_delay=0.001)
     assert not writer.transport.direct
     proxy.delay = 0.1
-    throttled = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"}).encode()
+    throttled = json.dumps(
+        {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow"}
+    ).encode()
     proxy.before = lambda n, body: (400, throttled) if n == 2 else None
-    result = write_data_file(s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=3)
+    result = write_data_file(
+        s3, writer, BUCKET, data_file, export.summary.export_arn, table="dst", max_workers=3
+    )
     assert (result.items_read, result.items_written) == (120, 120)
     assert len(proxy.requests) == 6 and proxy.absolute_form == 6  # 5 batches + the throttled one again
     assert proxy.max_in_flight >= 2 and proxy.bad_signatures == []

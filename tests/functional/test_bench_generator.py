@@ -30,12 +30,18 @@ def test_generated_export_uploads_in_the_aws_layout_and_matches_its_manifests(aw
     base = table.export_manifest_key.rsplit("/", 1)[0]
     s3.head_object(Bucket=export.bucket, Key=f"{base}/_started")
 
-    entries = [json.loads(line) for line in
-               s3.get_object(Bucket=export.bucket, Key=table.manifest_files_key)["Body"].read().splitlines()]
+    entries = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=export.bucket, Key=table.manifest_files_key)["Body"]
+        .read()
+        .splitlines()
+    ]
     assert [e["itemCount"] for e in entries] == [1000, 1000, 500]
     keys, types, sizes = set(), set(), []
     for entry in entries:
-        assert entry["dataFileS3Key"].startswith(f"{base}/data/") and entry["dataFileS3Key"].endswith(".json.gz")
+        assert entry["dataFileS3Key"].startswith(f"{base}/data/") and entry["dataFileS3Key"].endswith(
+            ".json.gz"
+        )
         body = s3.get_object(Bucket=export.bucket, Key=entry["dataFileS3Key"])["Body"].read()
         assert base64.b64encode(hashlib.md5(body).digest()).decode() == entry["md5Checksum"]
         assert hashlib.md5(body).hexdigest() == entry["etag"]

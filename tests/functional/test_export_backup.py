@@ -40,7 +40,9 @@ _handlers: dict[str, Any] = {}
 def load_handler(name: str):
     """``lambdas/<name>/handler.py`` imported from its file, as the Lambda runtime does."""
     if name not in _handlers:
-        spec = importlib.util.spec_from_file_location(f"{name}_handler", ROOT / "lambdas" / name / "handler.py")
+        spec = importlib.util.spec_from_file_location(
+            f"{name}_handler", ROOT / "lambdas" / name / "handler.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _handlers[name] = module.lambda_handler
@@ -82,14 +84,20 @@ def create_tables(ddb) -> dict[str, int]:
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "by-kind",
-                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "kind", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
         LocalSecondaryIndexes=[
             {
                 "IndexName": "by-time",
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ],
@@ -107,7 +115,12 @@ def create_tables(ddb) -> dict[str, int]:
     for i in range(counts["events"]):
         ddb.put_item(
             TableName="events",
-            Item={"pk": {"S": "user-1"}, "sk": {"N": str(i)}, "kind": {"S": "click"}, "at": {"S": f"T{i:02d}"}},
+            Item={
+                "pk": {"S": "user-1"},
+                "sk": {"N": str(i)},
+                "kind": {"S": "click"},
+                "at": {"S": f"T{i:02d}"},
+            },
         )
     for i in range(counts["inventory"]):
         ddb.put_item(TableName="inventory", Item={"sku": {"B": bytes([i, 255])}, "tags": {"SS": ["a", "b"]}})
@@ -202,12 +215,18 @@ def test_scheduled_event_starts_one_export_per_table_and_writes_the_manifest(env
         assert entry["status"] == "IN_PROGRESS"
         assert entry["table_arn"] == described["TableArn"]
         assert entry["export_arn"] == body["tables"][name]["export_arn"]
-        assert body["tables"][name] == {"status": "IN_PROGRESS", "export_arn": entry["export_arn"], "error": None}
+        assert body["tables"][name] == {
+            "status": "IN_PROGRESS",
+            "export_arn": entry["export_arn"],
+            "error": None,
+        }
         assert entry["export_s3_prefix"] == f"native-exports/{DATE}/{name}"
         assert len(entry["client_token"]) == 64
         definition = entry["table_definition"]
         assert definition["KeySchema"] == described["KeySchema"]
-        assert sorted(definition["AttributeDefinitions"], key=str) == sorted(described["AttributeDefinitions"], key=str)
+        assert sorted(definition["AttributeDefinitions"], key=str) == sorted(
+            described["AttributeDefinitions"], key=str
+        )
 
         export = ddb.describe_export(ExportArn=entry["export_arn"])["ExportDescription"]
         assert export["S3Bucket"] == BUCKET
@@ -224,19 +243,31 @@ def test_scheduled_event_starts_one_export_per_table_and_writes_the_manifest(env
     events = ddb.describe_table(TableName="events")["Table"]
     events_def = tables["events"]["table_definition"]
     assert [g["IndexName"] for g in events_def["GlobalSecondaryIndexes"]] == ["by-kind"]
-    assert events_def["GlobalSecondaryIndexes"][0]["KeySchema"] == events["GlobalSecondaryIndexes"][0]["KeySchema"]
-    assert events_def["GlobalSecondaryIndexes"][0]["Projection"] == events["GlobalSecondaryIndexes"][0]["Projection"]
+    assert (
+        events_def["GlobalSecondaryIndexes"][0]["KeySchema"]
+        == events["GlobalSecondaryIndexes"][0]["KeySchema"]
+    )
+    assert (
+        events_def["GlobalSecondaryIndexes"][0]["Projection"]
+        == events["GlobalSecondaryIndexes"][0]["Projection"]
+    )
     assert [i["IndexName"] for i in events_def["LocalSecondaryIndexes"]] == ["by-time"]
-    assert events_def["LocalSecondaryIndexes"][0]["KeySchema"] == events["LocalSecondaryIndexes"][0]["KeySchema"]
+    assert (
+        events_def["LocalSecondaryIndexes"][0]["KeySchema"] == events["LocalSecondaryIndexes"][0]["KeySchema"]
+    )
     assert events_def["LocalSecondaryIndexes"][0]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
     inventory = ddb.describe_table(TableName="inventory")["Table"]
     inventory_def = tables["inventory"]["table_definition"]
     assert inventory_def["BillingMode"] == "PROVISIONED"
-    assert inventory_def["ProvisionedThroughput"] == {
-        "ReadCapacityUnits": inventory["ProvisionedThroughput"]["ReadCapacityUnits"],
-        "WriteCapacityUnits": inventory["ProvisionedThroughput"]["WriteCapacityUnits"],
-    } == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 3}
+    assert (
+        inventory_def["ProvisionedThroughput"]
+        == {
+            "ReadCapacityUnits": inventory["ProvisionedThroughput"]["ReadCapacityUnits"],
+            "WriteCapacityUnits": inventory["ProvisionedThroughput"]["WriteCapacityUnits"],
+        }
+        == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 3}
+    )
 
     # The exports land under {prefix}/{date}/{table}/AWSDynamoDB/<ExportId>/.
     wait_for_exports(ddb, [t["export_arn"] for t in tables.values()])
@@ -259,7 +290,8 @@ def test_backup_date_from_the_event_or_explicit(env):
     assert explicit["body"]["manifest_s3_key"] == "native-exports/2026-02-28/manifest.json"
     assert read_manifest("native-exports/2026-02-28/manifest.json")["backup_date"] == "2026-02-28"
     prefixes = sorted(
-        ddb.describe_export(ExportArn=e["ExportArn"])["ExportDescription"]["S3Prefix"] for e in exports_of(ddb, "orders")
+        ddb.describe_export(ExportArn=e["ExportArn"])["ExportDescription"]["S3Prefix"]
+        for e in exports_of(ddb, "orders")
     )
     assert prefixes == ["native-exports/2026-02-28/orders", "native-exports/2026-11-20/orders"]
 
@@ -363,7 +395,9 @@ def test_missing_configuration_is_logged_and_raised_not_a_200(env, caplog):
     env.delenv("BACKUP_BUCKET")
     with caplog.at_level(logging.ERROR), pytest.raises(ConfigError, match="BACKUP_BUCKET is missing"):
         invoke(scheduled_event())
-    logged = [r for r in caplog.records if r.name == "dynamodb-dr-export-backup" and r.levelno == logging.ERROR]
+    logged = [
+        r for r in caplog.records if r.name == "dynamodb-dr-export-backup" and r.levelno == logging.ERROR
+    ]
     assert logged and "BACKUP_BUCKET" in logged[0].error
 
     env.setenv("BACKUP_BUCKET", BUCKET)
@@ -402,10 +436,14 @@ class FaultyDynamoDB:
                 if action == "ExportTableToPointInTime" and table in proxy.faults:
                     proxy.refused[table] = proxy.refused.get(table, 0) + 1
                     status, code, message = proxy.faults[table]
-                    payload = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+                    payload = json.dumps(
+                        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+                    )
                     self._answer(status, {"Content-Type": "application/x-amz-json-1.0"}, payload.encode())
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
                 upstream = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=30)
                 keep = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "x-amz-crc32",
                                                                                  "x-amzn-requestid")}  # fmt: skip
@@ -436,14 +474,22 @@ def test_throttled_and_denied_tables_fail_alone_after_the_clients_retries(env, a
         aws.endpoint_url,
         {
             "hot-table": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
-            "locked-table": (400, "AccessDeniedException", "not authorized to perform: dynamodb:ExportTableToPointInTime"),
+            "locked-table": (
+                400,
+                "AccessDeniedException",
+                "not authorized to perform: dynamodb:ExportTableToPointInTime",
+            ),
         },
     )
     env.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
     try:
-        settings = BackupSettings(backup_bucket=BUCKET, environment="test", tables=("orders", "hot-table", "locked-table"))
+        settings = BackupSettings(
+            backup_bucket=BUCKET, environment="test", tables=("orders", "hot-table", "locked-table")
+        )
         # The same factory as the Lambda, with fewer retries so the test does not wait a minute.
-        dynamodb = make_client("dynamodb", config=client_config(retries={"mode": "standard", "max_attempts": 3}))
+        dynamodb = make_client(
+            "dynamodb", config=client_config(retries={"mode": "standard", "max_attempts": 3})
+        )
         manifest = run_backup(dynamodb, make_client("s3"), settings, DATE)
     finally:
         proxy.close()

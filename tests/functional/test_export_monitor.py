@@ -31,7 +31,9 @@ _handlers: dict[str, Any] = {}
 def load_handler(name: str):
     """``lambdas/<name>/handler.py`` imported from its file, as the Lambda runtime does."""
     if name not in _handlers:
-        spec = importlib.util.spec_from_file_location(f"{name}_handler", ROOT / "lambdas" / name / "handler.py")
+        spec = importlib.util.spec_from_file_location(
+            f"{name}_handler", ROOT / "lambdas" / name / "handler.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _handlers[name] = module.lambda_handler
@@ -64,7 +66,10 @@ def tables(aws, monkeypatch) -> dict[str, int]:
     ddb.create_table(
         TableName="events",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     ddb.create_table(
@@ -77,7 +82,10 @@ def tables(aws, monkeypatch) -> dict[str, int]:
     for i in range(23):
         ddb.put_item(TableName="orders", Item={"pk": {"S": f"o{i}"}, "n": {"N": str(i)}})
     for i in range(9):
-        ddb.put_item(TableName="events", Item={"pk": {"S": "u"}, "sk": {"N": str(i)}, "m": {"M": {"x": {"BOOL": True}}}})
+        ddb.put_item(
+            TableName="events",
+            Item={"pk": {"S": "u"}, "sk": {"N": str(i)}, "m": {"M": {"x": {"BOOL": True}}}},
+        )
     for i in range(5):
         ddb.put_item(TableName="inventory", Item={"sku": {"S": f"sku-{i}"}, "qty": {"N": "1"}})
     for name in ("orders", "events", "inventory"):
@@ -89,7 +97,9 @@ def tables(aws, monkeypatch) -> dict[str, int]:
     monkeypatch.setenv("DYNAMODB_TABLES", json.dumps(["orders", "events", "inventory"]))
     monkeypatch.delenv("S3_EXPORTS_PREFIX", raising=False)
     # The items, counted from the tables themselves (not from what the test meant to put).
-    return {name: ddb.scan(TableName=name, Select="COUNT")["Count"] for name in ("orders", "events", "inventory")}
+    return {
+        name: ddb.scan(TableName=name, Select="COUNT")["Count"] for name in ("orders", "events", "inventory")
+    }
 
 
 def read_manifest(key: str = MANIFEST_KEY) -> dict:
@@ -101,14 +111,19 @@ def wait_until_finished(body: dict, timeout: float = 20.0) -> None:
     arns = [t["export_arn"] for t in body["tables"].values() if t["export_arn"]]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(ddb.describe_export(ExportArn=a)["ExportDescription"]["ExportStatus"] != "IN_PROGRESS" for a in arns):
+        if all(
+            ddb.describe_export(ExportArn=a)["ExportDescription"]["ExportStatus"] != "IN_PROGRESS"
+            for a in arns
+        ):
             return
         time.sleep(0.1)
     raise AssertionError("exports did not finish")
 
 
 def change_lines(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == SERVICE and r.getMessage() == "table export status changed"]
+    return [
+        r for r in caplog.records if r.name == SERVICE and r.getMessage() == "table export status changed"
+    ]
 
 
 def test_monitor_follows_exports_until_the_backup_is_complete(tables, caplog):
@@ -200,7 +215,9 @@ def test_failed_export_is_recorded_and_the_backup_is_partial(tables):
     again = export_backup(event("scheduled_event.json"))
     wait_until_finished(again["body"])
     counts = {
-        n: len(ddb.list_exports(TableArn=ddb.describe_table(TableName=n)["Table"]["TableArn"])["ExportSummaries"])
+        n: len(
+            ddb.list_exports(TableArn=ddb.describe_table(TableName=n)["Table"]["TableArn"])["ExportSummaries"]
+        )
         for n in ITEMS
     }
     assert counts == {"orders": 1, "events": 2, "inventory": 1}

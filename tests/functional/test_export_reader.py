@@ -38,11 +38,16 @@ def _replace_file(s3, key: str, data: bytes, manifest_files_key: str | None = No
     """Overwrite a data file; with ``manifest_files_key``, also patch its md5Checksum to match."""
     s3.put_object(Bucket=BUCKET, Key=key, Body=data)
     if manifest_files_key:
-        entries = [json.loads(x) for x in s3.get_object(Bucket=BUCKET, Key=manifest_files_key)["Body"].read().splitlines()]
+        entries = [
+            json.loads(x)
+            for x in s3.get_object(Bucket=BUCKET, Key=manifest_files_key)["Body"].read().splitlines()
+        ]
         for entry in entries:
             if entry["dataFileS3Key"] == key:
                 entry["md5Checksum"] = _md5(data)
-        s3.put_object(Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode())
+        s3.put_object(
+            Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode()
+        )
 
 
 def test_reads_manifests_and_every_data_file(exported):
@@ -62,7 +67,9 @@ def test_reads_manifests_and_every_data_file(exported):
 def test_multi_member_gzip_and_missing_final_newline_are_read(exported):
     s3, backup = exported
     entry = data_files(s3, BUCKET, backup)[0]
-    original = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=entry["dataFileS3Key"])["Body"].read()).splitlines()
+    original = gzip.decompress(
+        s3.get_object(Bucket=BUCKET, Key=entry["dataFileS3Key"])["Body"].read()
+    ).splitlines()
     data = gzip.compress(b"\n".join(original[:2]) + b"\n") + gzip.compress(b"\n".join(original[2:]))
     _replace_file(s3, entry["dataFileS3Key"], data, backup.manifest_files_key)
     export = read_export(s3, BUCKET, backup.export_manifest_key)
@@ -119,7 +126,9 @@ def test_summary_and_file_list_must_agree(exported):
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key=backup.export_manifest_key)["Body"].read())
     summary["itemCount"] = 11
     s3.put_object(Bucket=BUCKET, Key=backup.export_manifest_key, Body=json.dumps(summary).encode())
-    with pytest.raises(ExportDataError, match=r"itemCount=11 but manifest-files.json lists 10 items in 4 files"):
+    with pytest.raises(
+        ExportDataError, match=r"itemCount=11 but manifest-files.json lists 10 items in 4 files"
+    ):
         read_export(s3, BUCKET, backup.export_manifest_key)
 
 
@@ -127,12 +136,16 @@ def test_missing_data_file_and_ion_format_are_clear(exported):
     s3, backup = exported
     export = read_export(s3, BUCKET, backup.export_manifest_key)
     gone = DataFile(key="native-exports/nowhere.json.gz", item_count=1, md5="x")
-    with pytest.raises(ExportDataError, match=r"data file s3://reader-bucket/native-exports/nowhere.json.gz does not exist"):
+    with pytest.raises(
+        ExportDataError, match=r"data file s3://reader-bucket/native-exports/nowhere.json.gz does not exist"
+    ):
         validate_data_file(s3, BUCKET, gone, export.summary.export_arn)
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key=backup.export_manifest_key)["Body"].read())
     summary["outputFormat"] = "ION"
     s3.put_object(Bucket=BUCKET, Key=backup.export_manifest_key, Body=json.dumps(summary).encode())
-    with pytest.raises(ExportDataError, match=r"is in ION format; the restore reads DYNAMODB_JSON exports only"):
+    with pytest.raises(
+        ExportDataError, match=r"is in ION format; the restore reads DYNAMODB_JSON exports only"
+    ):
         read_export(s3, BUCKET, backup.export_manifest_key)
 
 
@@ -148,7 +161,15 @@ def test_the_write_stage_reads_only_the_version_the_validation_stage_checked(exp
         assert size == check.compressed_bytes
 
     # Replaced after validation, manifest patched to match: only the pinned version tells.
-    _replace_file(s3, data_file.key, gzip.compress(b'{"Item":{"pk":{"S":"not-exported"}}}\n' * 4), export.summary.manifest_files_key)
+    _replace_file(
+        s3,
+        data_file.key,
+        gzip.compress(b'{"Item":{"pk":{"S":"not-exported"}}}\n' * 4),
+        export.summary.manifest_files_key,
+    )
     changed = r"changed after the validation stage checked it \(ETag .*re-run the restore"
-    with pytest.raises(ExportDataError, match=changed), spooled(s3, BUCKET, data_file, arn, verified_etag=check.etag):
+    with (
+        pytest.raises(ExportDataError, match=changed),
+        spooled(s3, BUCKET, data_file, arn, verified_etag=check.etag),
+    ):
         pass

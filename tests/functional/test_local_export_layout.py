@@ -53,7 +53,8 @@ def test_export_has_aws_layout_manifests_and_checksums(aws):
         TableArn=arn, S3Bucket=BUCKET, S3Prefix="p/2026-01-02/layout-table", ClientToken="t1"
     )["ExportDescription"]
     assert re.fullmatch(
-        r"arn:aws:dynamodb:us-east-1:\d{12}:table/layout-table/export/\d{14}-[0-9a-f]{8}", started["ExportArn"]
+        r"arn:aws:dynamodb:us-east-1:\d{12}:table/layout-table/export/\d{14}-[0-9a-f]{8}",
+        started["ExportArn"],
     )
     desc = _wait(ddb, started["ExportArn"])
     assert desc["ExportStatus"] == "COMPLETED"
@@ -62,8 +63,13 @@ def test_export_has_aws_layout_manifests_and_checksums(aws):
     export_id = started["ExportArn"].rsplit("/", 1)[1]
     base = f"p/2026-01-02/layout-table/AWSDynamoDB/{export_id}"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    for name in ("_started", "manifest-summary.json", "manifest-summary.checksum", "manifest-files.json",
-                 "manifest-files.checksum"):
+    for name in (
+        "_started",
+        "manifest-summary.json",
+        "manifest-summary.checksum",
+        "manifest-files.json",
+        "manifest-files.checksum",
+    ):
         assert f"{base}/{name}" in keys
     assert desc["ExportManifest"] == f"{base}/manifest-summary.json"
 
@@ -71,8 +77,12 @@ def test_export_has_aws_layout_manifests_and_checksums(aws):
     assert summary["itemCount"] == 7 and summary["exportArn"] == started["ExportArn"]
     assert summary["manifestFilesS3Key"] == f"{base}/manifest-files.json"
 
-    entries = [json.loads(line) for line in
-               s3.get_object(Bucket=BUCKET, Key=f"{base}/manifest-files.json")["Body"].read().splitlines()]
+    entries = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=BUCKET, Key=f"{base}/manifest-files.json")["Body"]
+        .read()
+        .splitlines()
+    ]
     assert [e["itemCount"] for e in entries] == [3, 3, 1, 0]  # three with items, one empty partition
     seen_items = []
     for entry in entries:
@@ -108,6 +118,11 @@ def test_export_stays_in_progress_for_the_configured_delay(aws):
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     arn = _table(ddb, "slow-table")
-    started = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET, S3Prefix="s")["ExportDescription"]
-    assert ddb.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]["ExportStatus"] == "IN_PROGRESS"
+    started = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET, S3Prefix="s")[
+        "ExportDescription"
+    ]
+    assert (
+        ddb.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]["ExportStatus"]
+        == "IN_PROGRESS"
+    )
     assert _wait(ddb, started["ExportArn"])["ExportStatus"] == "COMPLETED"

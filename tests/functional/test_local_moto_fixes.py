@@ -15,7 +15,12 @@ def test_projected_scan_keeps_numbers_exact(aws):
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    item = {"pk": {"S": "a"}, "n": {"N": TINY}, "ns": {"NS": [TINY, "1.50"]}, "m": {"M": {"x": {"N": "1.50"}}}}
+    item = {
+        "pk": {"S": "a"},
+        "n": {"N": TINY},
+        "ns": {"NS": [TINY, "1.50"]},
+        "m": {"M": {"x": {"N": "1.50"}}},
+    }
     ddb.put_item(TableName="projection-table", Item=item)
 
     keys_only = ddb.scan(TableName="projection-table", ProjectionExpression="pk", Segment=0, TotalSegments=1)

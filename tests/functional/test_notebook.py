@@ -32,8 +32,12 @@ def run_notebook(path: Path) -> str:
 def test_notebook_explores_latest_backup(aws, monkeypatch):
     ddb, s3 = make_client("dynamodb"), make_client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    create_table(ddb, "nb_orders", [{"AttributeName": "pk", "KeyType": "HASH"}],
-                 [{"AttributeName": "pk", "AttributeType": "S"}])
+    create_table(
+        ddb,
+        "nb_orders",
+        [{"AttributeName": "pk", "KeyType": "HASH"}],
+        [{"AttributeName": "pk", "AttributeType": "S"}],
+    )
     put_items(ddb, "nb_orders", [every_type_item(f"o{i}") for i in range(4)])
     make_backup(ddb, s3, BUCKET, ["nb_orders"], backup_date="2026-03-04")
     monkeypatch.setenv("BACKUP_BUCKET", BUCKET)

@@ -23,4 +23,6 @@ def test_capacity_budget_from_a_real_describe_table(aws):
         BillingMode="PAY_PER_REQUEST",
     )
     assert capacity_budget(ddb.describe_table(TableName="budget-provisioned"), 50) == 200
-    assert capacity_budget(ddb.describe_table(TableName="budget-on-demand"), 50) == 2000  # WarmThroughput 4,000 write units/s, as AWS reports for a new table
+    assert (
+        capacity_budget(ddb.describe_table(TableName="budget-on-demand"), 50) == 2000
+    )  # WarmThroughput 4,000 write units/s, as AWS reports for a new table

@@ -68,19 +68,30 @@ def orders_and_users(ddb):
         RANGE_TABLE_KEYS,
         [*RANGE_TABLE_ATTRS, {"AttributeName": "status", "AttributeType": "S"}],
         GlobalSecondaryIndexes=[
-            {"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
-             "Projection": {"ProjectionType": "ALL"}}
+            {
+                "IndexName": "by-status",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         LocalSecondaryIndexes=[
-            {"IndexName": "pk-status", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                                     {"AttributeName": "status", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "KEYS_ONLY"}}
+            {
+                "IndexName": "pk-status",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "status", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
         ],
     )
     put_items(
         ddb,
         "orders",
-        [every_type_item(f"o{i % 3}", sk={"B": bytes([0xFF, i])}, status={"S": f"s{i % 2}"}) for i in range(8)],
+        [
+            every_type_item(f"o{i % 3}", sk={"B": bytes([0xFF, i])}, status={"S": f"s{i % 2}"})
+            for i in range(8)
+        ],
     )
     return scan_all(ddb, "users"), scan_all(ddb, "orders")
 
@@ -103,7 +114,9 @@ def test_round_trip_repairs_damaged_tables_exactly(clients, capsys, spark):
     ddb.delete_item(TableName="users", Key={"pk": {"S": "u1"}})
     ddb.delete_item(TableName="users", Key={"pk": {"S": "u-big"}})
     ddb.put_item(TableName="users", Item={"pk": {"S": "u2"}, "n_tiny": {"S": "not a number any more"}})
-    ddb.put_item(TableName="orders", Item={"pk": {"S": "o0"}, "sk": {"B": bytes([0xFF, 0])}, "status": {"S": "x"}})
+    ddb.put_item(
+        TableName="orders", Item={"pk": {"S": "o0"}, "sk": {"B": bytes([0xFF, 0])}, "status": {"S": "x"}}
+    )
     ddb.delete_item(TableName="orders", Key={"pk": {"S": "o1"}, "sk": {"B": bytes([0xFF, 1])}})
     assert scan_all(ddb, "users") != users
 
@@ -113,7 +126,12 @@ def test_round_trip_repairs_damaged_tables_exactly(clients, capsys, spark):
     assert_same_items(ddb, "users", users)
     assert_same_items(ddb, "orders", orders)
     u = report["tables"]["users"]
-    assert (u["status"], u["items_read"], u["items_written"], u["items_not_written"]) == ("SUCCEEDED", 8, 8, 0)
+    assert (u["status"], u["items_read"], u["items_written"], u["items_not_written"]) == (
+        "SUCCEEDED",
+        8,
+        8,
+        0,
+    )
     assert u["files"] == 4 and u["bytes"] > 390_000 and u["errors"] == [] and u["created"] is False
     assert report["tables"]["orders"]["items_written"] == 8
     stored = json.loads(s3.get_object(Bucket=BUCKET, Key=report["report_key"])["Body"].read())
@@ -129,8 +147,14 @@ def test_deleted_and_scratch_targets_are_created_from_the_recorded_definition(cl
     ddb.delete_table(TableName="users")
 
     code, report = run_job(
-        capsys, spark, "--backup_date", "latest", "--target_tables", "orders:orders_scratch",
-        "--create_missing_tables", "true",
+        capsys,
+        spark,
+        "--backup_date",
+        "latest",
+        "--target_tables",
+        "orders:orders_scratch",
+        "--create_missing_tables",
+        "true",
     )
 
     assert code == 0, report
@@ -140,10 +164,15 @@ def test_deleted_and_scratch_targets_are_created_from_the_recorded_definition(cl
     assert_same_items(ddb, "orders_scratch", orders)
     scratch = ddb.describe_table(TableName="orders_scratch")["Table"]
     assert scratch["KeySchema"] == recorded["KeySchema"]
-    assert sorted(scratch["AttributeDefinitions"], key=str) == sorted(recorded["AttributeDefinitions"], key=str)
+    assert sorted(scratch["AttributeDefinitions"], key=str) == sorted(
+        recorded["AttributeDefinitions"], key=str
+    )
     assert scratch["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [g["IndexName"] for g in scratch["GlobalSecondaryIndexes"]] == ["by-status"]
-    assert scratch["GlobalSecondaryIndexes"][0]["KeySchema"] == recorded["GlobalSecondaryIndexes"][0]["KeySchema"]
+    assert (
+        scratch["GlobalSecondaryIndexes"][0]["KeySchema"]
+        == recorded["GlobalSecondaryIndexes"][0]["KeySchema"]
+    )
     assert [i["IndexName"] for i in scratch["LocalSecondaryIndexes"]] == ["pk-status"]
     assert ddb.describe_table(TableName="users")["Table"]["KeySchema"] == HASH_TABLE_KEYS
     for table in ("users", "orders_scratch"):
@@ -161,8 +190,16 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
 
     ddb.put_item(TableName="users", Item={"pk": {"S": "added-later"}})
     code, report = run_job(
-        capsys, spark, "--backup_date", DATE, "--dry_run", "true", "--create_missing_tables", "true",
-        "--clear_existing_data", "true",
+        capsys,
+        spark,
+        "--backup_date",
+        DATE,
+        "--dry_run",
+        "true",
+        "--create_missing_tables",
+        "true",
+        "--clear_existing_data",
+        "true",
     )
 
     assert code == 0 and report["dry_run"] is True, report
@@ -170,8 +207,12 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
     assert ddb.list_backups(TableName="users")["BackupSummaries"] == []
     assert "orders" not in ddb.list_tables()["TableNames"]
     assert report["tables"]["users"]["would_clear"] is True
-    assert report["tables"]["users"]["status"] == "VALIDATED" and report["tables"]["users"]["would_write"] == 8
-    assert report["tables"]["orders"]["would_create"] is True and report["tables"]["orders"]["would_write"] == 8
+    assert (
+        report["tables"]["users"]["status"] == "VALIDATED" and report["tables"]["users"]["would_write"] == 8
+    )
+    assert (
+        report["tables"]["orders"]["would_create"] is True and report["tables"]["orders"]["would_write"] == 8
+    )
     assert report["totals"]["items_written"] == 0
 
 
@@ -181,7 +222,11 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
 def test_clear_existing_backs_up_first_then_replaces_the_contents(clients, capsys, spark):
     ddb, s3 = clients
     create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
-    put_items(ddb, "users", [simple_item(f"k{i}", i) for i in range(20)] + [every_type_item(f"e{i}") for i in range(10)])
+    put_items(
+        ddb,
+        "users",
+        [simple_item(f"k{i}", i) for i in range(20)] + [every_type_item(f"e{i}") for i in range(10)],
+    )
     users = scan_all(ddb, "users")
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
     put_items(ddb, "users", [every_type_item(f"extra{i}") for i in range(40)])  # written after the backup
@@ -202,8 +247,10 @@ def _fail_create_backup(client) -> None:
     backup quota) is produced by a ``before-call`` hook on the job's client, for CreateBackup only."""
 
     def refuse(**_):
-        body = {"Error": {"Code": "LimitExceededException", "Message": "Backup quota reached"},
-                "ResponseMetadata": {"HTTPStatusCode": 400}}
+        body = {
+            "Error": {"Code": "LimitExceededException", "Message": "Backup quota reached"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
         return AWSResponse("http://local", 400, {}, None), body
 
     client.meta.events.register("before-call.dynamodb.CreateBackup", refuse)
@@ -219,13 +266,17 @@ def test_clear_existing_refuses_when_the_backup_cannot_be_made(clients, spark):
     job_ddb = make_client("dynamodb")
     _fail_create_backup(job_ddb)
 
-    args = parse_args(["--backup_date", DATE, "--BACKUP_BUCKET", BUCKET, "--clear_existing_data", "true"], env={})
+    args = parse_args(
+        ["--backup_date", DATE, "--BACKUP_BUCKET", BUCKET, "--clear_existing_data", "true"], env={}
+    )
     report = run_restore(args, spark=spark, s3=make_client("s3"), dynamodb=job_ddb)
 
     assert report.status_code == 500
     result = report.tables["users"]
     assert result.status == "FAILED" and result.items_written == 0 and result.backup_arn is None
-    assert "could not back up target table users before clearing it (LimitExceededException" in result.errors[0]
+    assert (
+        "could not back up target table users before clearing it (LimitExceededException" in result.errors[0]
+    )
     assert "nothing was cleared or written" in result.errors[0]
     assert scan_all(ddb, "users") == before
 
@@ -245,18 +296,26 @@ def test_bad_arguments_and_missing_backups_are_clear_errors(clients, capsys, spa
 
     code, report = run_job(capsys, spark, "--backup_date", "2026-01-01")
     assert code == 1 and report["statusCode"] == 500
-    assert f"no backup manifest for 2026-01-01: s3://{BUCKET}/{PREFIX}/2026-01-01/manifest.json" in report["errors"][0]
+    assert (
+        f"no backup manifest for 2026-01-01: s3://{BUCKET}/{PREFIX}/2026-01-01/manifest.json"
+        in report["errors"][0]
+    )
 
     create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
     put_items(ddb, "users", [simple_item("k", 1)])
     make_backup(ddb, s3, BUCKET, ["users"], "2026-01-10", statuses={"users": "FAILED"})
     code, report = run_job(capsys, spark, "--backup_date", "latest")
-    assert code == 1 and "'latest' asks for the newest COMPLETE backup and there is none" in report["errors"][0]
+    assert (
+        code == 1 and "'latest' asks for the newest COMPLETE backup and there is none" in report["errors"][0]
+    )
     assert "2026-01-10 (FAILED)" in report["errors"][0]
 
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
     code, report = run_job(capsys, spark, "--backup_date", DATE, "--tables", "users,nosuchtable")
-    assert code == 1 and "table(s) nosuchtable are not in the backup of 2026-01-15; it holds: users" in report["errors"][0]
+    assert (
+        code == 1
+        and "table(s) nosuchtable are not in the backup of 2026-01-15; it holds: users" in report["errors"][0]
+    )
 
     # A backup date whose export exists but whose manifest was deleted.
     s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{DATE}/manifest.json")
@@ -275,7 +334,9 @@ def _overwrite(s3, key: str, data: bytes, manifest_files_key: str | None = None)
         for entry in entries:
             if entry["dataFileS3Key"] == key:
                 entry["md5Checksum"] = base64.b64encode(hashlib.md5(data).digest()).decode()
-        s3.put_object(Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode())
+        s3.put_object(
+            Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode()
+        )
 
 
 def test_damaged_exports_and_wrong_targets_fail_their_table_and_write_nothing(clients, capsys, spark):
@@ -326,7 +387,9 @@ def test_missing_target_without_create_fails_before_any_write(clients, capsys, s
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
     code, report = run_job(capsys, spark, "--backup_date", DATE, "--target_tables", "users:users_tmp")
     assert code == 1 and report["statusCode"] == 500
-    assert "target table users_tmp (restore of users) does not exist" in report["tables"]["users"]["errors"][0]
+    assert (
+        "target table users_tmp (restore of users) does not exist" in report["tables"]["users"]["errors"][0]
+    )
     assert "--create_missing_tables true" in report["tables"]["users"]["errors"][0]
     assert "users_tmp" not in ddb.list_tables()["TableNames"]
 
@@ -337,33 +400,62 @@ def test_missing_target_without_create_fails_before_any_write(clients, capsys, s
 def test_command_line_restores_and_exits_zero(clients):
     ddb, s3 = clients
     create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
-    put_items(ddb, "users", [every_type_item(f"c{i}") for i in range(4)] + [{"pk": {"S": "b"}, "b": {"B": NON_UTF8}}])
+    put_items(
+        ddb,
+        "users",
+        [every_type_item(f"c{i}") for i in range(4)] + [{"pk": {"S": "b"}, "b": {"B": NON_UTF8}}],
+    )
     users = scan_all(ddb, "users")
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
     ddb.delete_table(TableName="users")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable, "BACKUP_BUCKET": BUCKET}
     done = subprocess.run(
-        [sys.executable, "glue_jobs/restore_job.py", "--backup_date", "latest", "--create_missing_tables", "true",
-         "--JOB_NAME", "local", "--job-bookmark-option", "job-bookmark-disable"],
-        cwd=ROOT, env=env, capture_output=True, timeout=240,
+        [
+            sys.executable,
+            "glue_jobs/restore_job.py",
+            "--backup_date",
+            "latest",
+            "--create_missing_tables",
+            "true",
+            "--JOB_NAME",
+            "local",
+            "--job-bookmark-option",
+            "job-bookmark-disable",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     report = json.loads(done.stdout)
     assert report["statusCode"] == 200 and report["tables"]["users"]["items_written"] == 5
     assert_same_items(ddb, "users", users)
     stderr = done.stderr.decode().splitlines()
-    progress = [json.loads(line) for line in stderr
-                if line.startswith("{") and json.loads(line).get("message") == "restore progress"]
+    progress = [
+        json.loads(line)
+        for line in stderr
+        if line.startswith("{") and json.loads(line).get("message") == "restore progress"
+    ]
     assert progress, stderr[-20:]
     last = progress[-1]  # logged as the write stage ends
     assert (last["table"], last["target_table"]) == ("users", "users")
     assert (last["files_done"], last["files_total"], last["items_done"], last["items_total"]) == (3, 3, 5, 5)
     assert last["items_per_second"] > 0 and last["eta_seconds"] == 0 and last["elapsed_seconds"] > 0
     # The human-readable summary after the JSON log lines.
-    summary = stderr[stderr.index(next(line for line in stderr if line.startswith("restore of backup"))):]
+    summary = stderr[stderr.index(next(line for line in stderr if line.startswith("restore of backup"))) :]
     assert summary[0] == f"restore of backup {DATE}: statusCode 200"
-    assert summary[1].split() == ["table", "target", "status", "items", "skipped", "files", "seconds", "items/s"]
+    assert summary[1].split() == [
+        "table",
+        "target",
+        "status",
+        "items",
+        "skipped",
+        "files",
+        "seconds",
+        "items/s",
+    ]
     assert summary[3].split()[:6] == ["users", "users", "SUCCEEDED", "5/5", "0", "3/3"]
 
 

@@ -19,13 +19,17 @@ def test_files_being_written_count_their_items_so_far_for_this_run_only(aws):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     location = ProgressLocation.for_table(BUCKET, "native-exports", "2026-05-01", "orders", "orders", "arn:x")
-    files = [DataFile(f"data/{name}.json.gz", count, "md5") for name, count in
-             [("a", 1000), ("b", 2000), ("c", 3000), ("d", 4000), ("e", 5000)]]
+    files = [
+        DataFile(f"data/{name}.json.gz", count, "md5")
+        for name, count in [("a", 1000), ("b", 2000), ("c", 3000), ("d", 4000), ("e", 5000)]
+    ]
     a, b, c, d, e = (f.key for f in files)
     write_marker(s3, location, d, 4000, "run-0")  # an earlier attempt wrote d: skipped, not this run's
     live = LiveProgress(s3, location, [f for f in files if f.key != d], "run-1")
     gets: list[str] = []
-    s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"]))
+    s3.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"])
+    )
 
     assert live.poll() == (0, 0)
     write_live(s3, location, a, 300, "run-1")  # being written

@@ -35,7 +35,11 @@ def _seed(ddb, table: str, count: int) -> None:
         ddb.batch_write_item(
             RequestItems={
                 table: [
-                    {"PutRequest": {"Item": {"pk": {"S": f"e{i:06d}"}, "n": {"N": str(i)}, "pad": {"S": "x" * 200}}}}
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": {"S": f"e{i:06d}"}, "n": {"N": str(i)}, "pad": {"S": "x" * 200}}
+                        }
+                    }
                     for i in range(start, min(start + 25, count))
                 ]
             }
@@ -48,9 +52,9 @@ def _write_times(ddb, table: str) -> list[float]:
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     times: list[float] = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
-            "ShardIterator"
-        ]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             if not page["Records"]:
@@ -73,22 +77,42 @@ def test_a_table_budget_is_held_across_two_tasks(aws, spark, capsys, caplog):
     _seed(ddb, "events", ITEMS)
     make_backup(ddb, s3, BUCKET, ["events"], DATE)
     create_table(
-        ddb, "events_copy", HASH_TABLE_KEYS, HASH_TABLE_ATTRS,
+        ddb,
+        "events_copy",
+        HASH_TABLE_KEYS,
+        HASH_TABLE_ATTRS,
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
     )
 
     capsys.readouterr()
     caplog.set_level(logging.INFO, logger="dynamodb_dr.restore.progress")
     code = restore_job.main(
-        ["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "events", "--target_tables",
-         "events:events_copy", "--max_write_rate", str(BUDGET), "--max_workers", "4"],
-        spark=spark, progress_seconds=1.0,
+        [
+            "--BACKUP_BUCKET",
+            BUCKET,
+            "--backup_date",
+            DATE,
+            "--tables",
+            "events",
+            "--target_tables",
+            "events:events_copy",
+            "--max_write_rate",
+            str(BUDGET),
+            "--max_workers",
+            "4",
+        ],
+        spark=spark,
+        progress_seconds=1.0,
     )
     report = json.loads(capsys.readouterr().out)
 
     assert code == 0, report
     result = report["tables"]["events"]
-    assert result["items_written"] == ITEMS and result["write_tasks"] == 2 and result["write_rate_budget"] == BUDGET
+    assert (
+        result["items_written"] == ITEMS
+        and result["write_tasks"] == 2
+        and result["write_rate_budget"] == BUDGET
+    )
     times = _write_times(ddb, "events_copy")
     assert len(times) == ITEMS  # every item written exactly once
     achieved = len(times) / (times[-1] - times[0])
@@ -120,14 +144,29 @@ def test_write_rate_percent_reads_the_targets_capacity_and_the_smaller_budget_wi
     _seed(ddb, "events", 20)
     make_backup(ddb, s3, BUCKET, ["events"], DATE)
     ddb.create_table(
-        TableName="events_copy", KeySchema=HASH_TABLE_KEYS, AttributeDefinitions=HASH_TABLE_ATTRS,
-        BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 40},
+        TableName="events_copy",
+        KeySchema=HASH_TABLE_KEYS,
+        AttributeDefinitions=HASH_TABLE_ATTRS,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 40},
     )
 
     capsys.readouterr()
     code = restore_job.main(
-        ["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "events", "--target_tables",
-         "events:events_copy", "--write_rate_percent", "50", "--max_write_rate", "1000"],
+        [
+            "--BACKUP_BUCKET",
+            BUCKET,
+            "--backup_date",
+            DATE,
+            "--tables",
+            "events",
+            "--target_tables",
+            "events:events_copy",
+            "--write_rate_percent",
+            "50",
+            "--max_write_rate",
+            "1000",
+        ],
         spark=spark,
     )
     result = json.loads(capsys.readouterr().out)["tables"]["events"]

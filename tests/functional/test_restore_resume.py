@@ -47,9 +47,24 @@ def _keys(s3, prefix: str, suffix: str = "") -> list[str]:
 
 def _job(env: dict[str, str], *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "glue_jobs/restore_job.py", "--BACKUP_BUCKET", BUCKET, "--backup_date", DATE,
-         "--tables", "ledger", "--clear_existing_data", "true", *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "glue_jobs/restore_job.py",
+            "--BACKUP_BUCKET",
+            BUCKET,
+            "--backup_date",
+            DATE,
+            "--tables",
+            "ledger",
+            "--clear_existing_data",
+            "true",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
 
 
@@ -60,8 +75,13 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     create_table(ddb, "ledger", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
     put_items(ddb, "ledger", [every_type_item(f"t{i:04d}") for i in range(50)])
     for start in range(0, FILES * PER_FILE - 50, 25):
-        ddb.batch_write_item(RequestItems={"ledger": [
-            {"PutRequest": {"Item": simple_item(f"s{i:04d}", i)}} for i in range(start, start + 25)]})
+        ddb.batch_write_item(
+            RequestItems={
+                "ledger": [
+                    {"PutRequest": {"Item": simple_item(f"s{i:04d}", i)}} for i in range(start, start + 25)
+                ]
+            }
+        )
     backup = scan_all(ddb, "ledger")
     assert len(backup) == FILES * PER_FILE
     exported = make_backup(ddb, s3, BUCKET, ["ledger"], DATE)
@@ -70,7 +90,11 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     # A bad day: items lost, overwritten with other types, junk added.
     for key in list(backup)[:300]:
         ddb.delete_item(TableName="ledger", Key={"pk": {"S": key[0]}})
-    put_items(ddb, "ledger", [simple_item(f"junk{i}", i) for i in range(30)] + [{"pk": {"S": "t0001"}, "s": {"N": "1"}}])
+    put_items(
+        ddb,
+        "ledger",
+        [simple_item(f"junk{i}", i) for i in range(30)] + [{"pk": {"S": "t0001"}, "s": {"N": "1"}}],
+    )
 
     env = {**os.environ, **aws.env, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
     # 1. Slowly (2 tasks of ~25 items/s: about one file per second each), killed part-way.
@@ -88,7 +112,9 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     time.sleep(1.0)  # a marker PUT in flight when the job died lands now or never
-    markers = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in _keys(s3, PROGRESS, ".done")]
+    markers = [
+        json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in _keys(s3, PROGRESS, ".done")
+    ]
     marked = {m["data_file"]: m["items"] for m in markers}
     assert kill_at <= len(marked) < FILES, (kill_at, len(marked))
     assert all(files[key] == items for key, items in marked.items())
@@ -97,10 +123,25 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     # A dry run says what a resumed run would skip, and writes no marker or state.
     before = {k: s3.head_object(Bucket=BUCKET, Key=k)["ETag"] for k in _keys(s3, PROGRESS)}
     capsys.readouterr()
-    restore_job.main(["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "ledger",
-                      "--clear_existing_data", "true", "--dry_run", "true"], spark=spark)
+    restore_job.main(
+        [
+            "--BACKUP_BUCKET",
+            BUCKET,
+            "--backup_date",
+            DATE,
+            "--tables",
+            "ledger",
+            "--clear_existing_data",
+            "true",
+            "--dry_run",
+            "true",
+        ],
+        spark=spark,
+    )
     dry = json.loads(capsys.readouterr().out)["tables"]["ledger"]
-    assert dry["would_skip_files"] == len(marked) and dry["would_clear"] is False  # cleared by the first attempt
+    assert (
+        dry["would_skip_files"] == len(marked) and dry["would_clear"] is False
+    )  # cleared by the first attempt
     assert dry["would_write"] == FILES * PER_FILE - sum(marked.values())
     assert {k: s3.head_object(Bucket=BUCKET, Key=k)["ETag"] for k in _keys(s3, PROGRESS)} == before
 
@@ -117,8 +158,11 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     backups = ddb.list_backups(TableName="ledger")["BackupSummaries"]
     assert [b["BackupArn"] for b in backups] == [result["backup_arn"]]  # the first run's, not a new one
     assert scan_all(ddb, "ledger") == backup  # item by item, type by type: no junk, nothing cleared twice
-    progress = [json.loads(line) for line in err.decode().splitlines()
-                if line.startswith("{") and json.loads(line).get("message") == "restore progress"]
+    progress = [
+        json.loads(line)
+        for line in err.decode().splitlines()
+        if line.startswith("{") and json.loads(line).get("message") == "restore progress"
+    ]
     assert progress and progress[-1]["files_skipped"] == len(marked) and progress[-1]["files_done"] == FILES
     assert progress[-1]["items_done"] == progress[-1]["items_total"] == FILES * PER_FILE
     assert _keys(s3, PROGRESS, ".done") == []  # finished: markers gone
@@ -128,12 +172,25 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
     ddb.delete_item(TableName="ledger", Key={"pk": {"S": "t0002"}})
     capsys.readouterr()
     code = restore_job.main(
-        ["--BACKUP_BUCKET", BUCKET, "--backup_date", DATE, "--tables", "ledger", "--clear_existing_data", "true"],
+        [
+            "--BACKUP_BUCKET",
+            BUCKET,
+            "--backup_date",
+            DATE,
+            "--tables",
+            "ledger",
+            "--clear_existing_data",
+            "true",
+        ],
         spark=spark,
     )
     third = json.loads(capsys.readouterr().out)["tables"]["ledger"]
     assert code == 0, third
-    assert third["resumed"] is False and third["files_skipped"] == 0 and third["items_written"] == FILES * PER_FILE
+    assert (
+        third["resumed"] is False
+        and third["files_skipped"] == 0
+        and third["items_written"] == FILES * PER_FILE
+    )
     assert len(ddb.list_backups(TableName="ledger")["BackupSummaries"]) == 2  # a new safety backup
     assert third["cleared_items"] == FILES * PER_FILE  # the restored items + junk-again - t0002
     assert scan_all(ddb, "ledger") == backup
@@ -142,11 +199,16 @@ def test_a_killed_restore_resumes_and_ends_equal_to_the_backup(aws, spark, capsy
 def _replace_data_file(s3, key: str, data: bytes, manifest_files_key: str) -> None:
     """Store ``data`` as data file ``key`` with a matching md5Checksum in manifest-files.json."""
     s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    entries = [json.loads(x) for x in s3.get_object(Bucket=BUCKET, Key=manifest_files_key)["Body"].read().splitlines()]
+    entries = [
+        json.loads(x)
+        for x in s3.get_object(Bucket=BUCKET, Key=manifest_files_key)["Body"].read().splitlines()
+    ]
     for entry in entries:
         if entry["dataFileS3Key"] == key:
             entry["md5Checksum"] = base64.b64encode(hashlib.md5(data).digest()).decode()
-    s3.put_object(Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode())
+    s3.put_object(
+        Bucket=BUCKET, Key=manifest_files_key, Body="\n".join(json.dumps(e) for e in entries).encode()
+    )
 
 
 def _run(capsys, spark, *argv: str) -> tuple[int, dict]:
@@ -187,4 +249,6 @@ def test_a_failed_file_is_all_the_next_run_writes_and_resume_false_starts_over(a
     assert (resumed["files_written"], resumed["items_written"], resumed["created"]) == (1, 5, True)
     assert scan_all(ddb, "users_copy") == expected
     pitr = ddb.describe_continuous_backups(TableName="users_copy")["ContinuousBackupsDescription"]
-    assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"  # created by run 1
+    assert (
+        pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    )  # created by run 1

@@ -27,7 +27,9 @@ ROLE = "arn:aws:iam::123456789012:role/dr-backup-restore"
 VAULT = "dr-vault"
 
 
-def _point(arn_suffix: str, created: datetime, status: str = "COMPLETED", vault: str = VAULT) -> dict[str, Any]:
+def _point(
+    arn_suffix: str, created: datetime, status: str = "COMPLETED", vault: str = VAULT
+) -> dict[str, Any]:
     return {
         "RecoveryPointArn": f"arn:aws:backup:us-east-1:123456789012:recovery-point:{arn_suffix}",
         "CreationDate": created,
@@ -54,36 +56,52 @@ def test_aws_backup_restore_starts_one_job_from_the_newest_point_before_the_chan
     event = reader.read_new_event()
     change = datetime.fromtimestamp(event["Records"][0]["dynamodb"]["ApproximateCreationDateTime"], UTC)
 
-    settings = cfg.StreamRecoverySettings.from_env({
-        cfg.PROTECTED_TABLES: json.dumps({TABLE: {"action": "aws_backup_restore"}}),
-        cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
-        cfg.BACKUP_RESTORE_ROLE_ARN: ROLE,
-        cfg.BACKUP_VAULT_NAME: VAULT,
-    })
+    settings = cfg.StreamRecoverySettings.from_env(
+        {
+            cfg.PROTECTED_TABLES: json.dumps({TABLE: {"action": "aws_backup_restore"}}),
+            cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
+            cfg.BACKUP_RESTORE_ROLE_ARN: ROLE,
+            cfg.BACKUP_VAULT_NAME: VAULT,
+        }
+    )
     backup = make_client("backup")
     sent: list[dict[str, Any]] = []
-    backup.meta.events.register("before-parameter-build.backup.StartRestoreJob",
-                                lambda params, **_: sent.append(dict(params)))
+    backup.meta.events.register(
+        "before-parameter-build.backup.StartRestoreJob", lambda params, **_: sent.append(dict(params))
+    )
     stubber = Stubber(backup)
     stubber.add_response(
         "list_recovery_points_by_resource",
-        {"RecoveryPoints": [_point("newest-but-after", change + timedelta(minutes=5)),
-                            _point("old", change - timedelta(days=2))],
-         "NextToken": "page-2"},
+        {
+            "RecoveryPoints": [
+                _point("newest-but-after", change + timedelta(minutes=5)),
+                _point("old", change - timedelta(days=2)),
+            ],
+            "NextToken": "page-2",
+        },
         {"ResourceArn": table["TableArn"]},
     )
     stubber.add_response(
         "list_recovery_points_by_resource",
-        {"RecoveryPoints": [_point("other-vault", change - timedelta(hours=1), vault="elsewhere"),
-                            _point("failed", change - timedelta(hours=1), status="PARTIAL"),
-                            _point("right", change - timedelta(hours=3))]},
+        {
+            "RecoveryPoints": [
+                _point("other-vault", change - timedelta(hours=1), vault="elsewhere"),
+                _point("failed", change - timedelta(hours=1), status="PARTIAL"),
+                _point("right", change - timedelta(hours=3)),
+            ]
+        },
         {"ResourceArn": table["TableArn"], "NextToken": "page-2"},
     )
     stubber.add_response(
         "start_restore_job",
         {"RestoreJobId": "job-0001"},
-        {"RecoveryPointArn": _point("right", change)["RecoveryPointArn"], "Metadata": ANY, "IamRoleArn": ROLE,
-         "IdempotencyToken": ANY, "ResourceType": "DynamoDB"},
+        {
+            "RecoveryPointArn": _point("right", change)["RecoveryPointArn"],
+            "Metadata": ANY,
+            "IamRoleArn": ROLE,
+            "IdempotencyToken": ANY,
+            "ResourceType": "DynamoDB",
+        },
     )
     runtime = Runtime(settings=settings, clients=Clients(dynamodb=ddb, backup=backup))
 
@@ -101,7 +119,9 @@ def test_aws_backup_restore_starts_one_job_from_the_newest_point_before_the_chan
     assert request["IdempotencyToken"] == incident["incident_id"]["S"]
     assert incident["restore_job_id"]["S"] == "job-0001"
     assert incident["action_status"]["S"] == "started"
-    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "entry#1"}}).get("Item") is None  # live table untouched
+    assert (
+        ddb.get_item(TableName=TABLE, Key={"pk": {"S": "entry#1"}}).get("Item") is None
+    )  # live table untouched
 
 
 def test_no_recovery_point_before_the_change_is_reported_for_retry(aws):
@@ -120,17 +140,23 @@ def test_no_recovery_point_before_the_change_is_reported_for_retry(aws):
     ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "entry#1"}})
     event = reader.read_new_event()
     remove_sequence = event["Records"][1]["dynamodb"]["SequenceNumber"]
-    settings = cfg.StreamRecoverySettings.from_env({
-        cfg.PROTECTED_TABLES: json.dumps({TABLE: {"action": "aws_backup_restore"}}),
-        cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
-        cfg.BACKUP_RESTORE_ROLE_ARN: ROLE,
-    })
+    settings = cfg.StreamRecoverySettings.from_env(
+        {
+            cfg.PROTECTED_TABLES: json.dumps({TABLE: {"action": "aws_backup_restore"}}),
+            cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
+            cfg.BACKUP_RESTORE_ROLE_ARN: ROLE,
+        }
+    )
     backup = make_client("backup")
     stubber = Stubber(backup)
-    stubber.add_response("list_recovery_points_by_resource", {"RecoveryPoints": []}, {"ResourceArn": table["TableArn"]})
+    stubber.add_response(
+        "list_recovery_points_by_resource", {"RecoveryPoints": []}, {"ResourceArn": table["TableArn"]}
+    )
 
     with stubber:
-        response = process_event(event, None, Runtime(settings=settings, clients=Clients(dynamodb=ddb, backup=backup)))
+        response = process_event(
+            event, None, Runtime(settings=settings, clients=Clients(dynamodb=ddb, backup=backup))
+        )
 
     assert response == {"batchItemFailures": [{"itemIdentifier": remove_sequence}]}
     [incident] = [i for i in ddb.scan(TableName=STATE_TABLE)["Items"] if i["pk"]["S"].startswith("INCIDENT#")]

@@ -31,8 +31,10 @@ def make_table(ddb, name: str, *, pitr: bool = False) -> StreamReader:
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "N"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         Tags=[{"Key": "team", "Value": "payments"}],
@@ -41,7 +43,9 @@ def make_table(ddb, name: str, *, pitr: bool = False) -> StreamReader:
         ddb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
-    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    ddb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
     return StreamReader(make_client("dynamodbstreams"), arn)
 
@@ -87,7 +91,9 @@ EVERY_TYPE_ITEM = {
     "tags": {"SS": ["a", "b", "c"]},
     "scores": {"NS": ["1", "2.5", "-3"]},
     "blobs": {"BS": [b"\x00", b"\xff\xfe"]},
-    "list": {"L": [{"S": "x"}, {"N": "1"}, {"B": b"\x10"}, {"L": [{"BOOL": True}]}, {"M": {"k": {"NULL": True}}}]},
+    "list": {
+        "L": [{"S": "x"}, {"N": "1"}, {"B": b"\x10"}, {"L": [{"BOOL": True}]}, {"M": {"k": {"NULL": True}}}]
+    },
     "map": {"M": {"inner": {"M": {"b": {"B": b"\x80"}, "ss": {"SS": ["z"]}}}, "n": {"N": "0"}}},
 }
 
@@ -111,7 +117,9 @@ def test_ttl_deletes_are_ignored(env):
     ddb = make_client("dynamodb")
     reader = make_table(ddb, TABLE)
     for i in range(3):
-        ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"session#{i}"}, "sk": {"N": "1"}, "expires": {"N": "1"}})
+        ddb.put_item(
+            TableName=TABLE, Item={"pk": {"S": f"session#{i}"}, "sk": {"N": "1"}, "expires": {"N": "1"}}
+        )
     for i in range(3):
         ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"session#{i}"}, "sk": {"N": "1"}})
     event = reader.read_new_event()
@@ -133,8 +141,12 @@ def topic_with_inbox() -> tuple[str, Callable[[], list[dict[str, Any]]]]:
     sns, sqs = make_client("sns"), make_client("sqs")
     topic = sns.create_topic(Name="dr-incidents")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="dr-incidents-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
 
     def received() -> list[dict[str, Any]]:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
@@ -182,10 +194,18 @@ def test_modify_of_protected_attribute_is_undone_with_every_type(env):
     reader = make_table(ddb, TABLE)
     key = {"pk": EVERY_TYPE_ITEM["pk"], "sk": EVERY_TYPE_ITEM["sk"]}
     ddb.put_item(TableName=TABLE, Item=EVERY_TYPE_ITEM)
-    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET note = :n",
-                    ExpressionAttributeValues={":n": {"S": "ordinary update"}})
-    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET amount = :a REMOVE flag",
-                    ExpressionAttributeValues={":a": {"N": "0"}})
+    ddb.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET note = :n",
+        ExpressionAttributeValues={":n": {"S": "ordinary update"}},
+    )
+    ddb.update_item(
+        TableName=TABLE,
+        Key=key,
+        UpdateExpression="SET amount = :a REMOVE flag",
+        ExpressionAttributeValues={":a": {"N": "0"}},
+    )
 
     assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
 
@@ -215,7 +235,9 @@ def test_repair_never_overwrites_an_item_written_again(env):
 
     assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
 
-    assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["status"] == {"S": "written again"}
+    assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["status"] == {
+        "S": "written again"
+    }
     [incident] = incident_roots(ddb)
     assert incident["repairs_skipped"]["N"] == "1"
     assert "items_repaired" not in incident
@@ -237,7 +259,8 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     handler_ddb = runtime_from_env().clients.dynamodb  # the client the handler uses
     sent: list[dict[str, Any]] = []
     handler_ddb.meta.events.register(
-        "before-parameter-build.dynamodb.RestoreTableToPointInTime", lambda params, **_: sent.append(dict(params))
+        "before-parameter-build.dynamodb.RestoreTableToPointInTime",
+        lambda params, **_: sent.append(dict(params)),
     )
     assert invoke(event) == {"batchItemFailures": []}
     assert invoke(copy.deepcopy(event)) == {"batchItemFailures": []}  # delivered again
@@ -248,7 +271,8 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     assert request["SourceTableName"] == TABLE
     assert re.fullmatch(rf"{TABLE}-recovery-\d{{8}}T\d{{6}}", request["TargetTableName"])
     pitr = ddb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"][
-        "PointInTimeRecoveryDescription"]
+        "PointInTimeRecoveryDescription"
+    ]
     earliest_change = min(r["dynamodb"]["ApproximateCreationDateTime"] for r in event["Records"])
     window = (pitr["EarliestRestorableDateTime"].timestamp(), pitr["LatestRestorableDateTime"].timestamp())
     expected = min(max(earliest_change - 1, window[0]), window[1])
@@ -263,10 +287,15 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     ttl = ddb.describe_time_to_live(TableName=request["TargetTableName"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
     restored_pitr = ddb.describe_continuous_backups(TableName=request["TargetTableName"])
-    assert restored_pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
-        "PointInTimeRecoveryStatus"] == "ENABLED"
+    assert (
+        restored_pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+            "PointInTimeRecoveryStatus"
+        ]
+        == "ENABLED"
+    )
     assert ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"] == [
-        {"Key": "team", "Value": "payments"}]
+        {"Key": "team", "Value": "payments"}
+    ]
     assert ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"  # live table untouched
 
     [incident] = incident_roots(ddb)
@@ -287,8 +316,12 @@ def test_burst_of_modifies_over_the_threshold_is_one_incident(env):
         ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}})
     reader.read_new()
     for i in range(9):  # below the threshold: ordinary traffic
-        ddb.update_item(TableName=TABLE, Key={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}},
-                        UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"N": "1"}})
+        ddb.update_item(
+            TableName=TABLE,
+            Key={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}},
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": {"N": "1"}},
+        )
     assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
     assert incident_roots(ddb) == []
 
@@ -365,8 +398,10 @@ def test_parallel_deliveries_of_one_incident_start_one_restore(env):
 
     def one_instance(record: dict[str, Any]) -> dict[str, Any]:
         client = make_client("dynamodb")
-        client.meta.events.register("before-parameter-build.dynamodb.RestoreTableToPointInTime",
-                                    lambda params, **_: sent.append(dict(params)))
+        client.meta.events.register(
+            "before-parameter-build.dynamodb.RestoreTableToPointInTime",
+            lambda params, **_: sent.append(dict(params)),
+        )
         return process_event({"Records": [record]}, None, Runtime(settings, Clients(dynamodb=client)))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -431,24 +466,40 @@ def test_pending_settings_of_a_restored_table_are_finished_by_a_later_invocation
     ddb.create_table(
         TableName=target,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "N"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     store = IncidentStore(ddb, STATE_TABLE, 60)
-    incident, created = store.claim_or_join(TABLE, 1, lambda pk, iid: {
-        "reason": "burst", "detail": "", "first_record_time": 60.0, "created_at": "2026-01-01T00:00:00+00:00",
-        "action": "pitr_restore", "action_status": "started", "target_table": target, "settings_status": "pending"})
+    incident, created = store.claim_or_join(
+        TABLE,
+        1,
+        lambda pk, iid: {
+            "reason": "burst",
+            "detail": "",
+            "first_record_time": 60.0,
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "action": "pitr_restore",
+            "action_status": "started",
+            "target_table": target,
+            "settings_status": "pending",
+        },
+    )
     assert created
     store.add_followup(incident)
 
     assert invoke({"Records": []}) == {"batchItemFailures": []}
 
-    assert ddb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    assert (
+        ddb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    )
     restored = ddb.describe_table(TableName=target)["Table"]
     assert restored["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"] == [
-        {"Key": "team", "Value": "payments"}]
+        {"Key": "team", "Value": "payments"}
+    ]
     [root] = incident_roots(ddb)
     assert root["settings_status"]["S"] == "done"
     assert state_items(ddb, "FOLLOWUP#")[0].get("pending") is None
@@ -483,15 +534,27 @@ def test_a_claim_left_by_a_crashed_invocation_is_taken_back_by_the_retry_of_its_
     changed_at = first["dynamodb"]["ApproximateCreationDateTime"]
     target = f"{TABLE}-recovery-20260101T000000"
     store = IncidentStore(ddb, STATE_TABLE, 60)
-    incident, _ = store.claim_or_join(TABLE, bucket_of(changed_at, 60), lambda pk, iid: {
-        "reason": "user_delete", "detail": "", "first_record_time": changed_at,
-        "created_at": "2026-01-01T00:00:00+00:00", "action": "pitr_restore", "action_status": "pending",
-        "target_table": target, "restore_time": changed_at - 1})
+    incident, _ = store.claim_or_join(
+        TABLE,
+        bucket_of(changed_at, 60),
+        lambda pk, iid: {
+            "reason": "user_delete",
+            "detail": "",
+            "first_record_time": changed_at,
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "action": "pitr_restore",
+            "action_status": "pending",
+            "target_table": target,
+            "restore_time": changed_at - 1,
+        },
+    )
     assert store.claim_action(incident, 300, first["dynamodb"]["SequenceNumber"]) is not None  # then it died
 
     sent: list[dict[str, Any]] = []
     runtime_from_env().clients.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.RestoreTableToPointInTime", lambda params, **_: sent.append(dict(params)))
+        "before-parameter-build.dynamodb.RestoreTableToPointInTime",
+        lambda params, **_: sent.append(dict(params)),
+    )
     assert invoke({"Records": [second]}) == {"batchItemFailures": []}
     assert sent == []  # the lease of the dead claim still runs
     assert invoke({"Records": [first]}) == {"batchItemFailures": []}

@@ -31,7 +31,9 @@ def _setup():
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    reader = StreamReader(make_client("dynamodbstreams"), ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"])
+    reader = StreamReader(
+        make_client("dynamodbstreams"), ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    )
     return ddb, reader, IncidentStore(ddb, "repair-state", 60)
 
 
@@ -39,8 +41,12 @@ def test_unwanted_insert_is_deleted_only_while_unchanged(aws):
     ddb, reader, store = _setup()
     ddb.put_item(TableName=TABLE, Item=JUNK)
     ddb.put_item(TableName=TABLE, Item={**JUNK, "pk": {"S": "junk#2"}})
-    ddb.update_item(TableName=TABLE, Key={"pk": {"S": "junk#2"}}, UpdateExpression="SET reviewed = :t",
-                    ExpressionAttributeValues={":t": {"BOOL": True}})
+    ddb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "junk#2"}},
+        UpdateExpression="SET reviewed = :t",
+        ExpressionAttributeValues={":t": {"BOOL": True}},
+    )
     inserts = [parse_record(r) for r in reader.read_new_event()["Records"] if r["eventName"] == "INSERT"]
 
     results = [repair_item(ddb, store, change) for change in inserts]

@@ -40,15 +40,24 @@ def test_incident_continues_into_the_next_bucket_but_not_over_a_gap(aws):
     store = _store()
 
     def fields(pk: str, incident_id: str) -> dict:
-        return {"reason": "burst", "detail": "", "first_record_time": 600.0, "created_at": "x",
-                "action": "alert_only", "action_status": "none"}
+        return {
+            "reason": "burst",
+            "detail": "",
+            "first_record_time": 600.0,
+            "created_at": "x",
+            "action": "alert_only",
+            "action_status": "none",
+        }
 
     first, created = store.claim_or_join("t-c", 10, fields)
     assert created
     fresh = IncidentStore(store.dynamodb, "state-test", WINDOW)  # another invocation, nothing remembered
     assert fresh.claim_or_join("t-c", 10, fields) == (first, False)
     assert fresh.claim_or_join("t-c", 11, fields) == (first, False)  # continues
-    assert IncidentStore(store.dynamodb, "state-test", WINDOW).claim_or_join("t-c", 12, fields) == (first, False)
+    assert IncidentStore(store.dynamodb, "state-test", WINDOW).claim_or_join("t-c", 12, fields) == (
+        first,
+        False,
+    )
     later, created = IncidentStore(store.dynamodb, "state-test", WINDOW).claim_or_join("t-c", 14, fields)
     assert created and later.incident_id != first.incident_id  # bucket 13 had nothing: a new incident
     assert first.incident_id == "t-c@19700101T001000Z"

@@ -42,7 +42,22 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = ("dynamodb_dr",)
 
 # Services a client of this project may be created for (the universe of "looks like an AWS call").
-SERVICES = ("s3", "dynamodb", "dynamodbstreams", "sns", "sqs", "backup", "glue", "sts", "cloudwatch", "kms", "iam", "lambda", "logs", "events")
+SERVICES = (
+    "s3",
+    "dynamodb",
+    "dynamodbstreams",
+    "sns",
+    "sqs",
+    "backup",
+    "glue",
+    "sts",
+    "cloudwatch",
+    "kms",
+    "iam",
+    "lambda",
+    "logs",
+    "events",
+)
 
 CONVENTION = {
     "s3": "s3",
@@ -74,11 +89,29 @@ MYPY_BOTO3_TYPES = {
 
 # boto3's S3 transfer helpers (not in the service model) and the operations they call.
 S3_TRANSFER_METHODS = {
-    "upload_file": ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"),
-    "upload_fileobj": ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"),
+    "upload_file": (
+        "PutObject",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+    ),
+    "upload_fileobj": (
+        "PutObject",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+    ),
     "download_file": ("HeadObject", "GetObject"),
     "download_fileobj": ("HeadObject", "GetObject"),
-    "copy": ("HeadObject", "CopyObject", "CreateMultipartUpload", "UploadPartCopy", "CompleteMultipartUpload"),
+    "copy": (
+        "HeadObject",
+        "CopyObject",
+        "CreateMultipartUpload",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+    ),
 }
 
 ENV_RECEIVERS = {"env", "environ", "os.environ"}
@@ -175,7 +208,11 @@ class Project:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 module.defs[node.name] = node
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         module.constants[target.id] = node.value.value
@@ -244,7 +281,9 @@ class Reach:
             if not self.project.is_project(target) and not self.project.is_project(f"{target}.{attr}"):
                 return ("none", None, None)
             submodule = f"{target}.{attr}"
-            if self.project.is_project(submodule) and (self.project.load(target) is None or attr not in self.project.load(target).defs):
+            if self.project.is_project(submodule) and (
+                self.project.load(target) is None or attr not in self.project.load(target).defs
+            ):
                 loaded = self.add_module(submodule)
                 return ("module", loaded, None) if loaded else ("none", None, None)
             source = self.add_module(target)
@@ -293,7 +332,11 @@ class Reach:
         for module_name, name in sorted(self.units, key=lambda u: (u[0], u[1] or "")):
             module = self.project.modules[module_name]
             if name is None:
-                out.extend((module, n) for n in module.tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef))
+                out.extend(
+                    (module, n)
+                    for n in module.tree.body
+                    if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                )
             else:
                 out.append((module, module.defs[name]))
         return out
@@ -389,13 +432,17 @@ def _bindings(module: Module) -> dict[str, str]:
                         found[leaf].add(service)
         elif isinstance(node, ast.keyword | ast.arg) and node.arg:
             value = node.value if isinstance(node, ast.keyword) else None
-            service = _make_client_service(value) if value is not None else _annotation_service(node.annotation)
+            service = (
+                _make_client_service(value) if value is not None else _annotation_service(node.annotation)
+            )
             if service:
                 found[node.arg.lstrip("_")].add(service)
     out = {}
     for name, services in found.items():
         if len(services) > 1:
-            raise AnalysisError(f"{module.path}: the name {name!r} is bound to clients of {sorted(services)}; give each its own name")
+            raise AnalysisError(
+                f"{module.path}: the name {name!r} is bound to clients of {sorted(services)}; give each its own name"
+            )
         out[name] = services.pop()
     return out
 
@@ -466,7 +513,11 @@ def analyze(entry: Path) -> Analysis:
         for name in _env_reads(module, reach, node):
             env.setdefault(name, f"{_rel(module.path)}:{getattr(node, 'lineno', 0)}")
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and (raw := _raw_target(sub.value)):
+            if (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, str)
+                and (raw := _raw_target(sub.value))
+            ):
                 calls.append(Call(*raw, f"{_rel(module.path)}:{sub.lineno}"))
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "getattr":
                 calls.extend(_getattr_call(module, sub, bindings[module.name]))
@@ -516,18 +567,25 @@ def _getattr_call(module: Module, call: ast.Call, bindings: dict[str, str]) -> l
             raise AnalysisError(f"{where}: getattr({leaf}, {name.value!r}) is no operation of {service}")
         return [Call(service, ops[name.value], where)]
     literals = {
-        n.value for n in ast.walk(module.tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in ops
+        n.value
+        for n in ast.walk(module.tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in ops
     }
     if not literals:
         raise AnalysisError(
             f"{where}: getattr({leaf}, ...) picks a {service} operation at run time and the module names none as a "
-            "string literal; write the possible operation names (e.g. \"put_item\") as literals in that module"
+            'string literal; write the possible operation names (e.g. "put_item") as literals in that module'
         )
     return [Call(service, ops[lit], where) for lit in sorted(literals)]
 
 
 def _client_call(
-    module: Module, reach: Reach, call: ast.Call, bindings: dict[str, str], services: set[str], project_methods: set[str]
+    module: Module,
+    reach: Reach,
+    call: ast.Call,
+    bindings: dict[str, str],
+    services: set[str],
+    project_methods: set[str],
 ) -> list[Call]:
     func = call.func
     assert isinstance(func, ast.Attribute)
@@ -546,13 +604,21 @@ def _client_call(
         if service is None:
             if method in S3_TRANSFER_METHODS:
                 return []
-            raise AnalysisError(f"{where}: cannot tell which service {ast.unparse(func)} belongs to; name the client after its service ({', '.join(CONVENTION)})")
+            raise AnalysisError(
+                f"{where}: cannot tell which service {ast.unparse(func)} belongs to; name the client after its service ({', '.join(CONVENTION)})"
+            )
         if method in S3_TRANSFER_METHODS:
             return [Call("s3", op, where) for op in S3_TRANSFER_METHODS[method]] if service == "s3" else []
         arg = call.args[0] if call.args else None
         if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
-            raise AnalysisError(f"{where}: {method} needs a literal name for the analysis to know the operation")
-        op = paginator_operation(service, arg.value) if method == "get_paginator" else waiter_operation(service, arg.value)
+            raise AnalysisError(
+                f"{where}: {method} needs a literal name for the analysis to know the operation"
+            )
+        op = (
+            paginator_operation(service, arg.value)
+            if method == "get_paginator"
+            else waiter_operation(service, arg.value)
+        )
         return [Call(service, op, where)]
 
     owners = _op_owners().get(method)
@@ -562,7 +628,9 @@ def _client_call(
         if method not in operations(service):
             if method in project_methods:
                 return []
-            raise AnalysisError(f"{where}: {ast.unparse(func)} looks like a {service} client by its name, but {service} has no operation {method}")
+            raise AnalysisError(
+                f"{where}: {ast.unparse(func)} looks like a {service} client by its name, but {service} has no operation {method}"
+            )
         return [Call(service, operations(service)[method], where)]
     if method in project_methods:
         return []
@@ -572,5 +640,5 @@ def _client_call(
     raise AnalysisError(
         f"{where}: {ast.unparse(func)}(...) is an operation of {', '.join(owners)} and the analysis cannot tell which "
         f"client {ast.unparse(receiver)!r} is. Name the variable after its service ({', '.join(sorted(set(CONVENTION)))}), "
-        "bind it with make_client(\"<service>\") in the same module, or annotate it with its mypy-boto3 client type."
+        'bind it with make_client("<service>") in the same module, or annotate it with its mypy-boto3 client type.'
     )

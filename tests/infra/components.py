@@ -99,10 +99,27 @@ S3_ACTIONS: dict[str, dict[str, str]] = {
     "ListObjects": {"s3:ListBucket": "ListObjects"},
     "DeleteObject": {"s3:DeleteObject": "DeleteObject"},
     "DeleteObjects": {"s3:DeleteObject": "DeleteObjects"},
-    "CopyObject": {"s3:GetObject": "CopyObject source", "s3:PutObject": "CopyObject target", "kms:Decrypt": _SSE_READ, "kms:GenerateDataKey": _SSE_WRITE},
-    "CreateMultipartUpload": {"s3:PutObject": "multipart upload", "kms:GenerateDataKey": _SSE_WRITE, "kms:Decrypt": "SSE-KMS multipart uploads decrypt the data key per part"},
-    "UploadPart": {"s3:PutObject": "multipart upload", "kms:GenerateDataKey": _SSE_WRITE, "kms:Decrypt": "SSE-KMS multipart uploads decrypt the data key per part"},
-    "UploadPartCopy": {"s3:PutObject": "multipart copy", "s3:GetObject": "multipart copy source", "kms:Decrypt": _SSE_READ},
+    "CopyObject": {
+        "s3:GetObject": "CopyObject source",
+        "s3:PutObject": "CopyObject target",
+        "kms:Decrypt": _SSE_READ,
+        "kms:GenerateDataKey": _SSE_WRITE,
+    },
+    "CreateMultipartUpload": {
+        "s3:PutObject": "multipart upload",
+        "kms:GenerateDataKey": _SSE_WRITE,
+        "kms:Decrypt": "SSE-KMS multipart uploads decrypt the data key per part",
+    },
+    "UploadPart": {
+        "s3:PutObject": "multipart upload",
+        "kms:GenerateDataKey": _SSE_WRITE,
+        "kms:Decrypt": "SSE-KMS multipart uploads decrypt the data key per part",
+    },
+    "UploadPartCopy": {
+        "s3:PutObject": "multipart copy",
+        "s3:GetObject": "multipart copy source",
+        "kms:Decrypt": _SSE_READ,
+    },
     "CompleteMultipartUpload": {"s3:PutObject": "multipart upload"},
     "AbortMultipartUpload": {"s3:AbortMultipartUpload": "AbortMultipartUpload"},
 }
@@ -139,7 +156,9 @@ def operation_actions(service: str, operation: str) -> dict[str, str]:
     """IAM action -> why, for one API operation."""
     if service == "s3":
         if operation not in S3_ACTIONS:
-            raise AssertionError(f"s3 {operation}: add the IAM actions it needs to S3_ACTIONS in tests/infra/components.py")
+            raise AssertionError(
+                f"s3 {operation}: add the IAM actions it needs to S3_ACTIONS in tests/infra/components.py"
+            )
         actions = dict(S3_ACTIONS[operation])
     else:
         actions = {f"{IAM_PREFIX.get(service, service)}:{operation}": operation}
@@ -158,25 +177,35 @@ def platform_actions(component: Component) -> dict[str, str]:
     out: dict[str, str] = {}
     if component.function:
         fn = tf.resources("aws_lambda_function")[component.function]
-        out["logs:CreateLogStream"] = "the Lambda runtime writes the function's logs (log group created by Terraform)"
+        out["logs:CreateLogStream"] = (
+            "the Lambda runtime writes the function's logs (log group created by Terraform)"
+        )
         out["logs:PutLogEvents"] = "the Lambda runtime writes the function's logs"
         tracing = first_block(fn, "tracing_config")
         if tracing and unquote(tracing.get("mode")) == "Active":
             out["xray:PutTraceSegments"] = "tracing_config mode Active"
             out["xray:PutTelemetryRecords"] = "tracing_config mode Active"
         if fn.get("kms_key_arn"):
-            out["kms:Decrypt"] = "environment variables encrypted with kms_key_arn are decrypted with the role"
+            out["kms:Decrypt"] = (
+                "environment variables encrypted with kms_key_arn are decrypted with the role"
+            )
         if first_block(fn, "dead_letter_config"):
-            out["sqs:SendMessage"] = "dead_letter_config: failed asynchronous invocations are sent with the role"
+            out["sqs:SendMessage"] = (
+                "dead_letter_config: failed asynchronous invocations are sent with the role"
+            )
         for mapping in tf.resources("aws_lambda_event_source_mapping").values():
             if reference(mapping["function_name"])[1] != component.function:
                 continue
             if "stream_arn" in str(mapping.get("event_source_arn")):
                 for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"):
-                    out[f"dynamodb:{action}"] = "the event source mapping reads the DynamoDB stream with the role"
+                    out[f"dynamodb:{action}"] = (
+                        "the event source mapping reads the DynamoDB stream with the role"
+                    )
             destination = first_block(mapping, "destination_config")
             if destination and first_block(destination, "on_failure"):
-                out["sqs:SendMessage"] = "the event source mapping sends failed batches to its on-failure queue with the role"
+                out["sqs:SendMessage"] = (
+                    "the event source mapping sends failed batches to its on-failure queue with the role"
+                )
     if component.glue_job:
         job = tf.resources("aws_glue_job")[component.glue_job]
         out["s3:GetObject"] = "Glue fetches the job script and --extra-py-files with the job's role"

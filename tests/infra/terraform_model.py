@@ -135,7 +135,9 @@ def role_documents(tf: TfModule, role: str) -> list[str]:
     for body in tf.resources("aws_iam_role_policy").values():
         if reference(body["role"]) == ("aws_iam_role", role):
             kind, name = reference(body["policy"])
-            assert kind == "aws_iam_policy_document", f"inline policy of {role} is not a policy document: {body['policy']}"
+            assert kind == "aws_iam_policy_document", (
+                f"inline policy of {role} is not a policy document: {body['policy']}"
+            )
             docs.append(name)
     return docs
 

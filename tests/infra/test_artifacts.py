@@ -52,7 +52,11 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def artifact_paths() -> dict[str, str]:
@@ -62,7 +66,9 @@ def artifact_paths() -> dict[str, str]:
         for argument, value in call.items():
             if argument.endswith("_path"):
                 match = re.fullmatch(r"\$\{local\.artifacts_dir\}/(.+)", unquote(value))
-                assert match, f"module.{name}.{argument} = {value}: artifacts must come from local.artifacts_dir"
+                assert match, (
+                    f"module.{name}.{argument} = {value}: artifacts must come from local.artifacts_dir"
+                )
                 out[argument] = match[1]
     return out
 
@@ -71,12 +77,18 @@ def test_every_artifact_terraform_names_is_built(dist: Path) -> None:
     paths = artifact_paths()
     assert paths, "the example root passes no artifact to any module"
     for argument, relative in paths.items():
-        assert (dist / relative).is_file(), f"Terraform's {argument} points at dist/{relative}, which make package does not build"
+        assert (dist / relative).is_file(), (
+            f"Terraform's {argument} points at dist/{relative}, which make package does not build"
+        )
     for component in COMPONENTS:
-        assert paths[component.artifact_argument] == component.artifact, f"{component.name} is deployed from the wrong artifact"
+        assert paths[component.artifact_argument] == component.artifact, (
+            f"{component.name} is deployed from the wrong artifact"
+        )
     assert paths[GLUE_LIBRARY_ARGUMENT] == GLUE_LIBRARY
     local = unquote(TfModule(EXAMPLE).locals()["artifacts_dir"])
-    assert "../../../dist" in local, "the default artifacts_dir must be the repository's dist/ (make package's output)"
+    assert "../../../dist" in local, (
+        "the default artifacts_dir must be the repository's dist/ (make package's output)"
+    )
 
 
 def _module_files(component: Component) -> set[str]:
@@ -89,7 +101,9 @@ def _module_files(component: Component) -> set[str]:
 
 
 @pytest.mark.parametrize("component", [c for c in COMPONENTS if c.function], ids=lambda c: c.name)
-def test_lambda_zip_has_the_handler_terraform_names_and_every_module_it_imports(dist: Path, component: Component) -> None:
+def test_lambda_zip_has_the_handler_terraform_names_and_every_module_it_imports(
+    dist: Path, component: Component
+) -> None:
     function = component.tf.resources("aws_lambda_function")[component.function]
     handler = unquote(function["handler"])
     module_name, _, function_name = handler.rpartition(".")
@@ -98,11 +112,17 @@ def test_lambda_zip_has_the_handler_terraform_names_and_every_module_it_imports(
         handler_file = module_name.replace(".", "/") + ".py"
         assert handler_file in names, f"handler {handler}: {handler_file} is not in {component.artifact}"
         tree = ast.parse(archive.read(handler_file))
-        assert function_name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, f"{handler_file} has no {function_name}"
+        assert function_name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, (
+            f"{handler_file} has no {function_name}"
+        )
         assert archive.read(handler_file) == component.entry_path.read_bytes()
         missing = _module_files(component) - names
         assert not missing, f"{component.artifact} lacks modules its handler imports: {sorted(missing)}"
-        assert not [n for n in names if n.startswith(("local_aws/", "tests/")) or "__pycache__" in n or n.endswith(".pyc")]
+        assert not [
+            n
+            for n in names
+            if n.startswith(("local_aws/", "tests/")) or "__pycache__" in n or n.endswith(".pyc")
+        ]
 
 
 def test_glue_script_and_library_are_where_the_job_looks(dist: Path) -> None:
@@ -110,13 +130,20 @@ def test_glue_script_and_library_are_where_the_job_looks(dist: Path) -> None:
     tf = component.tf
     job = tf.resources("aws_glue_job")[component.glue_job]
     locals_ = {k: unquote(v) for k, v in tf.locals().items()}
-    script_key = locals_["script_key"].replace("${var.artifacts_prefix}", unquote(tf.variables()["artifacts_prefix"]["default"]))
-    assert job["command"][0]["script_location"] == "${local.script_uri}" and locals_["script_uri"].endswith("/${local.script_key}")
+    script_key = locals_["script_key"].replace(
+        "${var.artifacts_prefix}", unquote(tf.variables()["artifacts_prefix"]["default"])
+    )
+    assert job["command"][0]["script_location"] == "${local.script_uri}" and locals_["script_uri"].endswith(
+        "/${local.script_key}"
+    )
     assert script_key.rpartition("/")[2] == Path(component.artifact).name
     assert default_arguments(tf, job)["--extra-py-files"] == "${local.library_uri}"
     assert locals_["library_key"].rpartition("/")[2] == Path(GLUE_LIBRARY).name
     objects = tf.resources("aws_s3_object")
-    assert objects["script"]["key"] == "${local.script_key}" and objects["library"]["key"] == "${local.library_key}"
+    assert (
+        objects["script"]["key"] == "${local.script_key}"
+        and objects["library"]["key"] == "${local.library_key}"
+    )
 
     assert (dist / component.artifact).read_bytes() == component.entry_path.read_bytes()
     tree = ast.parse(component.entry_path.read_text())
@@ -132,7 +159,10 @@ def _example_wheel_paths(dist: Path) -> list[str]:
     fileset() of *.whl under local.glue_wheels_dir, which must be dist/glue/wheels."""
     example = TfModule(EXAMPLE)
     call = example.module_calls()["glue_restore"]
-    assert call["python_wheel_paths"] == '${[for name in sort(fileset(local.glue_wheels_dir, "*.whl")) : "${local.glue_wheels_dir}/${name}"]}'
+    assert (
+        call["python_wheel_paths"]
+        == '${[for name in sort(fileset(local.glue_wheels_dir, "*.whl")) : "${local.glue_wheels_dir}/${name}"]}'
+    )
     assert unquote(example.locals()["glue_wheels_dir"]) == "${local.artifacts_dir}/" + package.GLUE_WHEELS_DIR
     return sorted(p.name for p in (dist / package.GLUE_WHEELS_DIR).glob("*.whl"))
 
@@ -144,7 +174,9 @@ def test_build_has_the_pinned_glue_wheel(dist: Path) -> None:
     assert (wheels / PINNED_ISAL).stat().st_size == 302_176
     with zipfile.ZipFile(wheels / PINNED_ISAL) as wheel:
         names = wheel.namelist()
-    assert any(n.startswith("isal/") and n.endswith(".cpython-311-x86_64-linux-gnu.so") for n in names), "not a CPython 3.11 x86_64 build"
+    assert any(n.startswith("isal/") and n.endswith(".cpython-311-x86_64-linux-gnu.so") for n in names), (
+        "not a CPython 3.11 x86_64 build"
+    )
     sums = dict(reversed(line.split("  ", 1)) for line in (dist / "SHA256SUMS").read_text().splitlines())
     assert sums[f"{package.GLUE_WHEELS_DIR}/{PINNED_ISAL}"] == PINNED_ISAL_SHA256
 
@@ -161,19 +193,32 @@ def test_glue_job_installs_the_wheels_the_example_passes(dist: Path) -> None:
     assert wheel["bucket"] == "${var.backup_bucket_name}" and wheel["source"] == "${each.value}"
     prefix = unquote(tf.variables()["artifacts_prefix"]["default"])
     key = unquote(wheel["key"])
-    assert key == "${var.artifacts_prefix}/wheels/${each.key}", "pip installs a wheel only under its own file name"
+    assert key == "${var.artifacts_prefix}/wheels/${each.key}", (
+        "pip installs a wheel only under its own file name"
+    )
     # What the job is given, evaluated for the example's wheels: one S3 URI per uploaded object.
     argument = default_arguments(tf, job)["--additional-python-modules"]
     assert isinstance(argument, Conditional) and argument.condition == "length(var.python_wheel_paths) > 0"
-    assert argument.value == 'join(",", [for wheel in aws_s3_object.wheel : "s3://${wheel.bucket}/${wheel.key}"])'
-    uris = ",".join(f"s3://example-bucket/{key.replace('${var.artifacts_prefix}', prefix).replace('${each.key}', name)}" for name in wheel_names)
+    assert (
+        argument.value
+        == 'join(",", [for wheel in aws_s3_object.wheel : "s3://${wheel.bucket}/${wheel.key}"])'
+    )
+    uris = ",".join(
+        f"s3://example-bucket/{key.replace('${var.artifacts_prefix}', prefix).replace('${each.key}', name)}"
+        for name in wheel_names
+    )
     assert uris == f"s3://example-bucket/glue-artifacts/wheels/{PINNED_ISAL}"
-    assert "${aws_s3_object.wheel}" in job["depends_on"], "the job must not start before its wheels are uploaded"
+    assert "${aws_s3_object.wheel}" in job["depends_on"], (
+        "the job must not start before its wheels are uploaded"
+    )
     # The job's role reads the artifacts prefix, wheels included, and decrypts them.
     statements = {s.sid: s for s in policy_statements(tf, "glue")}
     assert "${var.backup_bucket_arn}/${var.artifacts_prefix}/*" in statements["ReadTheBackups"].resources
     assert "s3:GetObject" in statements["ReadTheBackups"].actions
-    assert wheel["kms_key_id"] == "${var.kms_key_arn}" and "kms:Decrypt" in statements["UseTheDeploymentKey"].actions
+    assert (
+        wheel["kms_key_id"] == "${var.kms_key_arn}"
+        and "kms:Decrypt" in statements["UseTheDeploymentKey"].actions
+    )
 
 
 def test_glue_wheel_is_optional(tmp_path: Path) -> None:
@@ -230,7 +275,9 @@ def test_package_changes_when_a_source_changes(tmp_path: Path) -> None:
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     package.build(root / "dist", root=root)
     before = _digests(root / "dist")
-    (root / "dynamodb_dr" / "config.py").write_text((root / "dynamodb_dr" / "config.py").read_text() + "\n# changed\n")
+    (root / "dynamodb_dr" / "config.py").write_text(
+        (root / "dynamodb_dr" / "config.py").read_text() + "\n# changed\n"
+    )
     package.build(root / "dist", root=root)
     after = _digests(root / "dist")
     changed = {name for name in before if before[name] != after[name]}

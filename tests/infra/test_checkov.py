@@ -19,7 +19,9 @@ def test_checkov_passes_with_reasoned_skips() -> None:
         text=True,
         timeout=1800,
     )
-    assert result.stdout.strip(), f"checkov printed nothing (exit {result.returncode}):\n{result.stderr[-3000:]}"
+    assert result.stdout.strip(), (
+        f"checkov printed nothing (exit {result.returncode}):\n{result.stderr[-3000:]}"
+    )
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
     summary = {"passed": 0, "failed": 0, "skipped": 0}
@@ -37,4 +39,6 @@ def test_checkov_passes_with_reasoned_skips() -> None:
     assert len(skipped) == summary["skipped"], "checkov did not list its skipped checks (was --quiet passed?)"
     for check in skipped:
         reason = (check.get("check_result") or {}).get("suppress_comment") or ""
-        assert len(reason) >= 60, f"{check['check_id']} on {check['resource']} is skipped without a convincing reason: {reason!r}"
+        assert len(reason) >= 60, (
+            f"{check['check_id']} on {check['resource']} is skipped without a convincing reason: {reason!r}"
+        )

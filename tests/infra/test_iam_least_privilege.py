@@ -26,7 +26,12 @@ from terraform_model import (
 )
 
 # Actions AWS does not let a policy scope to a resource: the only ones allowed on Resource "*".
-NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams", "backup:ListRecoveryPointsByResource"}
+NO_RESOURCE_LEVEL = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "dynamodb:ListStreams",
+    "backup:ListRecoveryPointsByResource",
+}
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
 _analyses: dict[str, Analysis] = {}
@@ -34,7 +39,9 @@ _analyses: dict[str, Analysis] = {}
 
 def analysis_of(component: Component) -> Analysis:
     if not component.entry_path.exists():
-        pytest.fail(f"{component.entry} does not exist: the {component.name} module in infra/ has no code to deploy")
+        pytest.fail(
+            f"{component.entry} does not exist: the {component.name} module in infra/ has no code to deploy"
+        )
     if component.name not in _analyses:
         _analyses[component.name] = analyze(component.entry_path)
     return _analyses[component.name]
@@ -44,7 +51,9 @@ def granted_actions(component: Component) -> dict[str, list[str]]:
     tf = component.tf
     granted: dict[str, list[str]] = defaultdict(list)
     documents = role_documents(tf, component.role)
-    assert documents, f"aws_iam_role.{component.role} in infra/modules/{component.module} has no inline policy"
+    assert documents, (
+        f"aws_iam_role.{component.role} in infra/modules/{component.module} has no inline policy"
+    )
     for document in documents:
         for statement in policy_statements(tf, document):
             if statement.effect == "Allow":
@@ -69,7 +78,10 @@ def test_role_grants_exactly_the_actions_its_code_calls(component: Component) ->
     missing = {a: why for a, why in required.items() if a not in granted}
     unused = {a: where for a, where in granted.items() if a not in required}
     problems = [f"MISSING {a} (needed by {'; '.join(why)})" for a, why in sorted(missing.items())]
-    problems += [f"UNUSED {a} (granted in {', '.join(where)}; no code or configured feature needs it)" for a, where in sorted(unused.items())]
+    problems += [
+        f"UNUSED {a} (granted in {', '.join(where)}; no code or configured feature needs it)"
+        for a, where in sorted(unused.items())
+    ]
     assert not problems, (
         f"aws_iam_role.{component.role} in infra/modules/{component.module} does not match what {component.entry} calls:\n  "
         + "\n  ".join(problems)
@@ -82,7 +94,9 @@ def test_role_statements_name_exact_actions_on_narrow_resources(component: Compo
     for document in role_documents(tf, component.role):
         for statement in policy_statements(tf, document):
             where = f"infra/modules/{component.module}: {document}/{statement.sid or '(no sid)'}"
-            assert "not_actions" not in statement.raw and "not_resources" not in statement.raw, f"{where}: NotAction/NotResource"
+            assert "not_actions" not in statement.raw and "not_resources" not in statement.raw, (
+                f"{where}: NotAction/NotResource"
+            )
             assert statement.sid, f"{where}: every statement needs a sid saying what it is for"
             for action in statement.actions:
                 assert ACTION_RE.match(action), f"{where}: {action!r} is not one exact action (no wildcards)"
@@ -100,11 +114,17 @@ def test_role_statements_name_exact_actions_on_narrow_resources(component: Compo
 # Each action on the kind of resource it applies to (a wrong kind is a silent AccessDenied at run
 # time): action pattern -> a regex every resource expression of its statement must match.
 RESOURCE_KINDS = [
-    (r"^s3:(GetObject|PutObject|PutObjectAcl|AbortMultipartUpload|DeleteObject)$", r"bucket_arn/"),  # objects: <bucket ARN>/<keys>
+    (
+        r"^s3:(GetObject|PutObject|PutObjectAcl|AbortMultipartUpload|DeleteObject)$",
+        r"bucket_arn/",
+    ),  # objects: <bucket ARN>/<keys>
     (r"^s3:ListBucket$", r"^var\.backup_bucket_arn$"),  # the bucket itself
     (r"^dynamodb:DescribeExport$", r"/export/\*"),
     (r"^dynamodb:(DescribeStream|GetRecords|GetShardIterator)$", r"/stream/\*"),
-    (r"^dynamodb:(?!DescribeExport|DescribeStream|GetRecords|GetShardIterator|ListStreams)", r":table/[^/]*$|aws_dynamodb_table\.\w+\.arn"),
+    (
+        r"^dynamodb:(?!DescribeExport|DescribeStream|GetRecords|GetShardIterator|ListStreams)",
+        r":table/[^/]*$|aws_dynamodb_table\.\w+\.arn",
+    ),
     (r"^kms:", r"kms_key_arn"),
     (r"^logs:", r"log-group|aws_cloudwatch_log_group\."),
     (r"^sqs:", r"aws_sqs_queue\."),
@@ -135,7 +155,9 @@ def test_each_action_is_granted_on_its_kind_of_resource(component: Component) ->
                 for action_pattern, resource_pattern in RESOURCE_KINDS:
                     if re.search(action_pattern, action):
                         wrong = [t for t in texts if not re.search(resource_pattern, t)]
-                        assert not wrong, f"{document}/{statement.sid}: {action} on {wrong}, which is not its kind of resource"
+                        assert not wrong, (
+                            f"{document}/{statement.sid}: {action} on {wrong}, which is not its kind of resource"
+                        )
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
@@ -144,7 +166,9 @@ def test_role_has_no_managed_or_other_policies(component: Component) -> None:
     role = tf.resources("aws_iam_role")[component.role]
     assert "managed_policy_arns" not in role and "inline_policy" not in role
     for name, attachment in tf.resources("aws_iam_role_policy_attachment").items():
-        assert reference(attachment["role"])[1] != component.role, f"aws_iam_role_policy_attachment.{name} bypasses the proof"
+        assert reference(attachment["role"])[1] != component.role, (
+            f"aws_iam_role_policy_attachment.{name} bypasses the proof"
+        )
 
 
 LAMBDAS = [c for c in COMPONENTS if c.function]
@@ -157,14 +181,18 @@ def test_lambda_environment_is_exactly_what_the_code_reads(component: Component)
     environment = first_block(function, "environment")
     assert environment is not None, f"aws_lambda_function.{component.function} sets no environment"
     variables = resolve_local(tf, environment["variables"])
-    assert isinstance(variables, dict), f"environment variables must be a literal map or a local holding one, got {variables!r}"
+    assert isinstance(variables, dict), (
+        f"environment variables must be a literal map or a local holding one, got {variables!r}"
+    )
     set_by_terraform = set(variables)
     read_by_code = analysis_of(component).env_reads
     assert read_by_code, f"the analysis found no environment variable read by {component.entry}: it is broken"
     not_set = {name: where for name, where in read_by_code.items() if name not in set_by_terraform}
     not_read = set_by_terraform - set(read_by_code)
     assert not not_set, f"{component.entry} reads environment variables Terraform does not set: {not_set}"
-    assert not not_read, f"Terraform sets environment variables {component.entry} never reads (typo?): {sorted(not_read)}"
+    assert not not_read, (
+        f"Terraform sets environment variables {component.entry} never reads (typo?): {sorted(not_read)}"
+    )
 
 
 # Environment variables the Glue job's code reads that are not configuration: switches left unset
@@ -182,11 +210,17 @@ def test_glue_job_arguments_are_the_ones_the_job_reads() -> None:
     defaults = default_arguments(component.tf, job)
     # Glue's own special parameters are hyphenated (--extra-py-files, --job-language ...).
     project = {k: v for k, v in defaults.items() if "-" not in k[2:]}
-    assert "--backup_date" not in project, "--backup_date must be given per run (aws glue start-job-run --arguments)"
+    assert "--backup_date" not in project, (
+        "--backup_date must be given per run (aws glue start-job-run --arguments)"
+    )
     known = {f"--{name}" for name in restore_args.KNOWN}
     assert set(project) <= known, f"default arguments the job does not know: {sorted(set(project) - known)}"
 
-    placeholders = {"--BACKUP_BUCKET": "tf-placeholder-bucket", "--ENVIRONMENT": "tf-placeholder-env", "--S3_EXPORTS_PREFIX": "tf-placeholder-prefix"}
+    placeholders = {
+        "--BACKUP_BUCKET": "tf-placeholder-bucket",
+        "--ENVIRONMENT": "tf-placeholder-env",
+        "--S3_EXPORTS_PREFIX": "tf-placeholder-prefix",
+    }
     argv = ["--JOB_NAME", "restore", "--backup_date", "latest"]
     for key, value in defaults.items():
         argv += [key, placeholders.get(key, str(value))]
@@ -199,7 +233,9 @@ def test_glue_job_arguments_are_the_ones_the_job_reads() -> None:
     for name in analysis_of(component).env_reads:
         if name in GLUE_DIAGNOSTIC_ENV:
             continue
-        assert f"--{name}" in project, f"the job falls back to environment variable {name}; Terraform must set --{name}"
+        assert f"--{name}" in project, (
+            f"the job falls back to environment variable {name}; Terraform must set --{name}"
+        )
 
 
 def test_stream_recovery_actions_and_wiring_match_the_code() -> None:
@@ -215,11 +251,16 @@ def test_stream_recovery_actions_and_wiring_match_the_code() -> None:
     assert unquote(mapping["function_response_types"]) == ["ReportBatchItemFailures"]
     assert mapping["bisect_batch_on_function_error"] is True
     assert mapping["maximum_retry_attempts"] and mapping["maximum_record_age_in_seconds"]
-    assert first_block(first_block(mapping, "destination_config"), "on_failure")["destination_arn"] == "${aws_sqs_queue.on_failure.arn}"
+    assert (
+        first_block(first_block(mapping, "destination_config"), "on_failure")["destination_arn"]
+        == "${aws_sqs_queue.on_failure.arn}"
+    )
     assert first_block(mapping, "filter_criteria")
     reached = analysis_of(next(c for c in COMPONENTS if c.name == "stream_recovery")).modules
     sources = " ".join(Path(p).read_text() for p in _module_paths(reached))
-    assert "batchItemFailures" in sources, "ReportBatchItemFailures is on, but the code never returns batchItemFailures"
+    assert "batchItemFailures" in sources, (
+        "ReportBatchItemFailures is on, but the code never returns batchItemFailures"
+    )
 
 
 def _module_paths(modules: list[str]) -> list[Path]:
@@ -324,7 +365,9 @@ def test_example_values_are_accepted_by_the_code() -> None:
 
     with (EXAMPLE / "example.tfvars").open() as handle:
         tfvars = unquote(hcl2.load(handle))
-    assert parse_table_list(json.dumps(tfvars["table_names"]), source="DYNAMODB_TABLES") == tuple(tfvars["table_names"])
+    assert parse_table_list(json.dumps(tfvars["table_names"]), source="DYNAMODB_TABLES") == tuple(
+        tfvars["table_names"]
+    )
     # The JSON the stream_recovery module's local builds from these values (optional fields defaulted
     # as the variable's type does, burst_threshold from the module's default).
     default_threshold = stream.variables()["burst_threshold"]["default"]
@@ -352,6 +395,10 @@ def test_clients_come_only_from_the_factory(component: Component) -> None:
         if path.as_posix().endswith("dynamodb_dr/clients.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("client", "resource"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("client", "resource")
+            ):
                 offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}(...)")
     assert not offenders, "build clients with dynamodb_dr.clients.make_client only: " + ", ".join(offenders)

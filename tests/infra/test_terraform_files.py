@@ -32,7 +32,13 @@ def _id(path: Path) -> str:
 
 
 def test_there_is_terraform_for_every_component() -> None:
-    assert {p.name for p in MODULE_DIRS} >= {"backup_storage", "export_backup", "glue_restore", "stream_recovery", "aws_backup"}
+    assert {p.name for p in MODULE_DIRS} >= {
+        "backup_storage",
+        "export_backup",
+        "glue_restore",
+        "stream_recovery",
+        "aws_backup",
+    }
     assert len(TF_FILES) >= 25
 
 
@@ -74,7 +80,9 @@ def fmt_problems(text: str) -> list[str]:
         width = max((len(m["name"]) for _, m in run), default=0)
         for number, match in run:
             if len(match["space"]) != width - len(match["name"]) + 1:
-                problems.append(f"line {number}: '=' not aligned with the arguments around it (terraform fmt)")
+                problems.append(
+                    f"line {number}: '=' not aligned with the arguments around it (terraform fmt)"
+                )
         run.clear()
 
     for number, line in enumerate(text.split("\n")[:-1], start=1):
@@ -100,7 +108,9 @@ def fmt_problems(text: str) -> list[str]:
         else:
             close_run()
             if match and match["space"] != " ":
-                problems.append(f"line {number}: one space before '=' on a line that opens a multi-line value")
+                problems.append(
+                    f"line {number}: one space before '=' on a line that opens a multi-line value"
+                )
         opener = re.search(r"<<-?([A-Z]+)$", code)
         if opener:
             heredoc = opener[1]
@@ -143,10 +153,14 @@ def test_variables_are_typed_and_described_outputs_described(folder: Path) -> No
     tf = TfModule(folder)
     for name, body in tf.variables().items():
         assert "type" in body, f"{folder.name}: variable {name} has no type"
-        assert unquote(body.get("description", "")).strip(), f"{folder.name}: variable {name} has no description"
+        assert unquote(body.get("description", "")).strip(), (
+            f"{folder.name}: variable {name} has no description"
+        )
     for block in parse(folder / "outputs.tf").get("output", []):
         for name, body in block.items():
-            assert unquote(body.get("description", "")).strip(), f"{folder.name}: output {name} has no description"
+            assert unquote(body.get("description", "")).strip(), (
+                f"{folder.name}: output {name} has no description"
+            )
 
 
 @pytest.mark.parametrize("folder", [*MODULE_DIRS, EXAMPLE], ids=lambda p: p.name)
@@ -155,18 +169,34 @@ def test_provider_versions_are_pinned(folder: Path) -> None:
     assert unquote(terraform["required_version"]).startswith(">= 1.")
     aws = terraform["required_providers"][0]["aws"]
     assert unquote(aws["source"]) == "hashicorp/aws"
-    assert re.fullmatch(r"~> 5\.\d+", unquote(aws["version"])), "pin the AWS provider to a minor series, e.g. ~> 5.80"
+    assert re.fullmatch(r"~> 5\.\d+", unquote(aws["version"])), (
+        "pin the AWS provider to a minor series, e.g. ~> 5.80"
+    )
 
 
 def test_example_root_is_complete_and_its_tfvars_parse() -> None:
-    assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "example.tfvars"} <= {p.name for p in EXAMPLE.iterdir()}
+    assert {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "example.tfvars"} <= {
+        p.name for p in EXAMPLE.iterdir()
+    }
     with (EXAMPLE / "example.tfvars").open() as handle:
         tfvars = {k: v for k, v in unquote(hcl2.load(handle)).items() if not k.startswith("__")}
     variables = TfModule(EXAMPLE).variables()
     required = {name for name, body in variables.items() if "default" not in body}
-    assert required <= set(tfvars), f"example.tfvars misses required variables {sorted(required - set(tfvars))}"
-    assert set(tfvars) <= set(variables), f"example.tfvars sets unknown variables {sorted(set(tfvars) - set(variables))}"
-    for name in ("environment", "table_names", "export_schedule", "retention_days", "glue_worker_type", "glue_number_of_workers", "protected_tables"):
+    assert required <= set(tfvars), (
+        f"example.tfvars misses required variables {sorted(required - set(tfvars))}"
+    )
+    assert set(tfvars) <= set(variables), (
+        f"example.tfvars sets unknown variables {sorted(set(tfvars) - set(variables))}"
+    )
+    for name in (
+        "environment",
+        "table_names",
+        "export_schedule",
+        "retention_days",
+        "glue_worker_type",
+        "glue_number_of_workers",
+        "protected_tables",
+    ):
         assert name in variables, f"the root must expose {name}"
     calls = TfModule(EXAMPLE).module_calls()
     assert {unquote(c["source"]) for c in calls.values()} == {f"../../modules/{p.name}" for p in MODULE_DIRS}
@@ -183,11 +213,22 @@ def test_backup_bucket_is_hardened() -> None:
     assert unquote(versioning["status"]) == "Enabled"
     sse = first_block(tf.resources("aws_s3_bucket_server_side_encryption_configuration")["backups"], "rule")
     default = first_block(sse, "apply_server_side_encryption_by_default")
-    assert unquote(default["sse_algorithm"]) == "aws:kms" and default["kms_master_key_id"] == "${aws_kms_key.this.arn}"
+    assert (
+        unquote(default["sse_algorithm"]) == "aws:kms"
+        and default["kms_master_key_id"] == "${aws_kms_key.this.arn}"
+    )
     block = tf.resources("aws_s3_bucket_public_access_block")["backups"]
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
     policy = tf.data("aws_iam_policy_document")["backups_bucket"]["statement"]
-    tls = [s for s in policy if unquote(s.get("effect")) == "Deny" and unquote(first_block(s, "condition")["variable"]) == "aws:SecureTransport"]
+    tls = [
+        s
+        for s in policy
+        if unquote(s.get("effect")) == "Deny"
+        and unquote(first_block(s, "condition")["variable"]) == "aws:SecureTransport"
+    ]
     assert tls and unquote(first_block(tls[0], "condition")["values"]) == ["false"]
     rules = tf.resources("aws_s3_bucket_lifecycle_configuration")["backups"]["rule"]
     expiry = [r for r in rules if first_block(r, "expiration")]
@@ -201,30 +242,46 @@ def test_lambdas_have_schedules_logs_and_alarms() -> None:
     assert unquote(variables["export_schedule"]["default"]).startswith("cron(")
     assert re.fullmatch(r"rate\(\d+ minutes\)", unquote(variables["monitor_schedule"]["default"]))
     rules = tf.resources("aws_cloudwatch_event_rule")
-    assert {r["schedule_expression"] for r in rules.values()} == {"${var.export_schedule}", "${var.monitor_schedule}"}
+    assert {r["schedule_expression"] for r in rules.values()} == {
+        "${var.export_schedule}",
+        "${var.monitor_schedule}",
+    }
     for group in tf.resources("aws_cloudwatch_log_group").values():
         assert group["retention_in_days"] == "${var.log_retention_days}"
     alarms = tf.resources("aws_cloudwatch_metric_alarm")
     assert {"backup_failed", "backup_not_complete"} <= set(alarms)
     assert unquote(alarms["backup_not_complete"]["treat_missing_data"]) == "breaching"
     filters = tf.resources("aws_cloudwatch_log_metric_filter")
-    assert "COMPLETE" in filters["backup_complete"]["pattern"] and "FAILED" in filters["backup_failed"]["pattern"]
+    assert (
+        "COMPLETE" in filters["backup_complete"]["pattern"]
+        and "FAILED" in filters["backup_failed"]["pattern"]
+    )
 
 
 def test_glue_job_is_glue_5_with_variable_workers_and_default_arguments() -> None:
     tf = module("glue_restore")
     job = tf.resources("aws_glue_job")["restore"]
     assert unquote(job["glue_version"]) == "5.0"
-    assert job["worker_type"] == "${var.worker_type}" and job["number_of_workers"] == "${var.number_of_workers}"
+    assert (
+        job["worker_type"] == "${var.worker_type}" and job["number_of_workers"] == "${var.number_of_workers}"
+    )
     arguments = default_arguments(tf, job)
     assert {"--BACKUP_BUCKET", "--ENVIRONMENT", "--S3_EXPORTS_PREFIX", "--extra-py-files"} <= set(arguments)
     objects = tf.resources("aws_s3_object")
-    assert {o["source"] for o in objects.values()} == {"${var.script_path}", "${var.library_path}", "${each.value}"}
+    assert {o["source"] for o in objects.values()} == {
+        "${var.script_path}",
+        "${var.library_path}",
+        "${each.value}",
+    }
     assert objects["wheel"]["for_each"] == "${local.wheel_paths}"
     assert "for path in var.python_wheel_paths : basename(path) => path" in tf.locals()["wheel_paths"]
     for name, body in objects.items():
-        assert body["kms_key_id"] == "${var.kms_key_arn}", f"aws_s3_object.{name} must be SSE-KMS with the deployment key"
-        assert body["source_hash"] == f"${{filemd5({body['source'][2:-1]})}}", f"aws_s3_object.{name}: source_hash must follow its source"
+        assert body["kms_key_id"] == "${var.kms_key_arn}", (
+            f"aws_s3_object.{name} must be SSE-KMS with the deployment key"
+        )
+        assert body["source_hash"] == f"${{filemd5({body['source'][2:-1]})}}", (
+            f"aws_s3_object.{name}: source_hash must follow its source"
+        )
 
 
 def test_aws_backup_plan_every_12_hours_kept_35_days_with_pitr_checked() -> None:
@@ -238,7 +295,10 @@ def test_aws_backup_plan_every_12_hours_kept_35_days_with_pitr_checked() -> None
     assert first_block(rule, "lifecycle")["delete_after"] == "${var.delete_after_days}"
     assert tf.resources("aws_backup_selection")["tables"]["resources"]
     check = first_block(first_block(tf.data("aws_dynamodb_table")["backed_up"], "lifecycle"), "postcondition")
-    assert "point_in_time_recovery" in check["condition"] and "update-continuous-backups" in check["error_message"]
+    assert (
+        "point_in_time_recovery" in check["condition"]
+        and "update-continuous-backups" in check["error_message"]
+    )
 
 
 def test_stream_recovery_requires_new_and_old_images() -> None:
@@ -246,4 +306,7 @@ def test_stream_recovery_requires_new_and_old_images() -> None:
     check = first_block(first_block(tf.data("aws_dynamodb_table")["protected"], "lifecycle"), "postcondition")
     assert "NEW_AND_OLD_IMAGES" in check["condition"]
     state = tf.resources("aws_dynamodb_table")["state"]
-    assert unquote(state["hash_key"]) == "pk" and unquote(first_block(state, "ttl")["attribute_name"]) == "expires_at"
+    assert (
+        unquote(state["hash_key"]) == "pk"
+        and unquote(first_block(state, "ttl")["attribute_name"]) == "expires_at"
+    )

@@ -33,7 +33,9 @@ def export_table(
     )
     description = dynamodb.describe_table(TableName=table)["Table"]
     started = dynamodb.export_table_to_point_in_time(
-        TableArn=description["TableArn"], S3Bucket=bucket, S3Prefix=mf.export_prefix(prefix, backup_date, table)
+        TableArn=description["TableArn"],
+        S3Bucket=bucket,
+        S3Prefix=mf.export_prefix(prefix, backup_date, table),
     )["ExportDescription"]
     for _ in range(400):
         export = dynamodb.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
@@ -67,7 +69,9 @@ def make_backup(
     statuses: dict[str, str] | None = None,
 ) -> mf.BackupManifest:
     """Export ``tables`` and write the backup manifest for ``backup_date``."""
-    backup = mf.BackupManifest(backup_date=backup_date, environment=ENVIRONMENT, s3_bucket=bucket, s3_prefix=prefix)
+    backup = mf.BackupManifest(
+        backup_date=backup_date, environment=ENVIRONMENT, s3_bucket=bucket, s3_prefix=prefix
+    )
     for table in tables:
         table_backup = export_table(dynamodb, s3, bucket, table, backup_date, prefix)
         if statuses and table in statuses:

@@ -8,23 +8,30 @@ from typing import Any
 HASH_TABLE_KEYS = [{"AttributeName": "pk", "KeyType": "HASH"}]
 HASH_TABLE_ATTRS = [{"AttributeName": "pk", "AttributeType": "S"}]
 RANGE_TABLE_KEYS = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-RANGE_TABLE_ATTRS = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "B"}]
+RANGE_TABLE_ATTRS = [
+    {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "sk", "AttributeType": "B"},
+]
 
 NON_UTF8 = bytes([0xFF, 0xFE, 0x00, 0x80, 0xC3, 0x28])
 
 
 def nested(depth: int) -> dict[str, Any]:
     """A map nested ``depth`` deep, with a value of every kind at each level."""
-    inner: dict[str, Any] = {"M": {"leaf": {"S": "bottom"}, "bs": {"BS": [b"\x00\xff", b"\x01"]}, "n": {"N": "-0.5"}}}
+    inner: dict[str, Any] = {
+        "M": {"leaf": {"S": "bottom"}, "bs": {"BS": [b"\x00\xff", b"\x01"]}, "n": {"N": "-0.5"}}
+    }
     for level in range(depth - 1, 0, -1):
-        inner = {"M": {f"level{level}": inner, "l": {"L": [{"N": str(level)}, {"B": NON_UTF8}]}, "e": {"S": ""}}}
+        inner = {
+            "M": {f"level{level}": inner, "l": {"L": [{"N": str(level)}, {"B": NON_UTF8}]}, "e": {"S": ""}}
+        }
     return inner
 
 
 def every_type_item(pk: str, **extra: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": {"S": pk},
-        "s": {"S": "héllo ✓ \"quoted\" \\ back\nline"},
+        "s": {"S": 'héllo ✓ "quoted" \\ back\nline'},
         "empty_s": {"S": ""},
         "empty_b": {"B": b""},
         "n_neg_exp": {"N": "-1.2345678901234567890123456789012345678E-130"},
@@ -36,9 +43,26 @@ def every_type_item(pk: str, **extra: Any) -> dict[str, Any]:
         "bool_f": {"BOOL": False},
         "null": {"NULL": True},
         "ss": {"SS": ["a", "b", "ü", " "]},
-        "ns": {"NS": ["1", "-2.5", "0.000000000000000000000000000000000001", "12345678901234567890123456789012345678"]},
+        "ns": {
+            "NS": [
+                "1",
+                "-2.5",
+                "0.000000000000000000000000000000000001",
+                "12345678901234567890123456789012345678",
+            ]
+        },
         "bs": {"BS": [NON_UTF8, b"\x00", b"\x80\x81"]},
-        "l": {"L": [{"S": "x"}, {"N": "1"}, {"B": NON_UTF8}, {"NULL": True}, {"L": []}, {"M": {}}, {"SS": ["z"]}]},
+        "l": {
+            "L": [
+                {"S": "x"},
+                {"N": "1"},
+                {"B": NON_UTF8},
+                {"NULL": True},
+                {"L": []},
+                {"M": {}},
+                {"SS": ["z"]},
+            ]
+        },
         "m": nested(5),
         "empty_l": {"L": []},
         "empty_m": {"M": {}},

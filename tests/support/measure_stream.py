@@ -37,7 +37,10 @@ def main() -> None:
             for start, stop in ((0, half), (half, items)):  # two gzip members, as concatenated exports can be
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as out:
                     for i in range(start, stop):
-                        out.write(b'{"Item":{"pk":{"S":"k%d"},"n":{"N":"%d"},"p":{"S":"%s"}}}\n' % (i, i, pad.encode()))
+                        out.write(
+                            b'{"Item":{"pk":{"S":"k%d"},"n":{"N":"%d"},"p":{"S":"%s"}}}\n'
+                            % (i, i, pad.encode())
+                        )
         size = os.path.getsize(path)
         before = peak_rss_mb()
         started = time.perf_counter()

@@ -40,5 +40,7 @@ def test_line_check_accepts_items_and_rejects_anything_else():
     data_file = DataFile(key="p/AWSDynamoDB/x/data/f.json.gz", item_count=1, md5="x")
     assert check_line(LINE_A + b"\r\n", data_file, "arn:x", 1) == LINE_A
     for bad in (b'{"Keys":{"pk":{"S":"a"}}}', b"[1,2]", b'{"Item":{"pk":{"S":"a"}}},'):
-        with pytest.raises(ExportDataError, match=r"data file p/AWSDynamoDB/x/data/f.json.gz of export arn:x: line 7"):
+        with pytest.raises(
+            ExportDataError, match=r"data file p/AWSDynamoDB/x/data/f.json.gz of export arn:x: line 7"
+        ):
             check_line(bad, data_file, "arn:x", 7)

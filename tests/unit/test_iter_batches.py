@@ -22,7 +22,10 @@ def _file(tmp_path, content: bytes) -> tuple[str, DataFile]:
 def _reference(content: bytes) -> list[bytes]:
     """One line at a time, as the reader did before chunks were checked at once."""
     data_file = DataFile(key="ref", item_count=0, md5="")
-    return [check_line(line, data_file, "arn", n) for n, line in enumerate((x for x in content.split(b"\n") if x.strip()), 1)]
+    return [
+        check_line(line, data_file, "arn", n)
+        for n, line in enumerate((x for x in content.split(b"\n") if x.strip()), 1)
+    ]
 
 
 def _line(rng: random.Random, n: int) -> bytes:

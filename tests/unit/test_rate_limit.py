@@ -44,7 +44,9 @@ def _max_in_window(events: list[tuple[float, int]], window: float) -> int:
     return max(prefix[bisect_right(times, t + window - 1e-9)] - prefix[i] for i, t in enumerate(times))
 
 
-def _run(limiter: AdaptiveRateLimiter, clock: FakeClock, seconds: float, batch: int = 25) -> list[tuple[float, int]]:
+def _run(
+    limiter: AdaptiveRateLimiter, clock: FakeClock, seconds: float, batch: int = 25
+) -> list[tuple[float, int]]:
     events = []
     end = clock.monotonic() + seconds
     while clock.monotonic() < end:
@@ -231,7 +233,9 @@ def test_task_share_divides_the_budget():
 
 
 def test_limiter_rejects_bad_settings_with_the_fix():
-    with pytest.raises(ConfigError, match="ceiling=0 must be a positive finite number; pass the task's share"):
+    with pytest.raises(
+        ConfigError, match="ceiling=0 must be a positive finite number; pass the task's share"
+    ):
         AdaptiveRateLimiter(0)
     with pytest.raises(ConfigError, match="floor=50 is above ceiling=10"):
         AdaptiveRateLimiter(10, floor=50)
@@ -244,7 +248,10 @@ PROVISIONED = {
         "TableName": "orders",
         "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 800},
         "GlobalSecondaryIndexes": [
-            {"IndexName": "by-customer", "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 600}}
+            {
+                "IndexName": "by-customer",
+                "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 600},
+            }
         ],
     }
 }
@@ -253,14 +260,20 @@ PROVISIONED = {
 def test_capacity_budget_provisioned_uses_the_smallest_of_table_and_gsis():
     assert capacity_budget(PROVISIONED, 50) == 300
     assert capacity_budget(PROVISIONED, 50, wcu_per_item=2) == 150  # items of 1-2 KB cost 2 WCU
-    no_gsi = {"Table": {"BillingModeSummary": {"BillingMode": "PROVISIONED"},
-                        "ProvisionedThroughput": {"WriteCapacityUnits": 1000}}}
+    no_gsi = {
+        "Table": {
+            "BillingModeSummary": {"BillingMode": "PROVISIONED"},
+            "ProvisionedThroughput": {"WriteCapacityUnits": 1000},
+        }
+    }
     assert capacity_budget(no_gsi["Table"], 25) == 250
 
 
 def test_capacity_budget_on_demand():
-    on_demand = {"BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
-                 "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}}
+    on_demand = {
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+        "ProvisionedThroughput": {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
+    }
     assert capacity_budget({"Table": on_demand}, 50) == 20_000  # the default 40,000 quota
     capped = {**on_demand, "OnDemandThroughput": {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": 3000}}
     assert capacity_budget({"Table": capped}, 50) == 1500

@@ -11,7 +11,9 @@ from dynamodb_dr.restore.report import TableResult
 
 def test_each_write_task_reads_the_version_its_validation_checked():
     files = (DataFile("data/a.json.gz", 3, "md5a"), DataFile("data/b.json.gz", 2, "md5b"))
-    export = Export("bucket", ExportSummary("arn:aws:dynamodb:x:1:table/t/export/e", 5, "m.json", "DYNAMODB_JSON"), files)
+    export = Export(
+        "bucket", ExportSummary("arn:aws:dynamodb:x:1:table/t/export/e", 5, "m.json", "DYNAMODB_JSON"), files
+    )
     table = job._Table(
         selection=TableSelection("orders", "orders-restored", backup=None),  # type: ignore[arg-type]
         result=TableResult("orders", "orders-restored"),
@@ -19,7 +21,9 @@ def test_each_write_task_reads_the_version_its_validation_checked():
         to_write=files,
         verified={"data/a.json.gz": '"etag-a"'},
     )
-    args = parse_args(["--backup_date", "2026-11-01", "--BACKUP_BUCKET", "bucket", "--max_workers", "6"], env={})
+    args = parse_args(
+        ["--backup_date", "2026-11-01", "--BACKUP_BUCKET", "bucket", "--max_workers", "6"], env={}
+    )
     tasks = job._write_tasks([table], "bucket", args, "run-1")
     assert [(t.data_file.key, t.verified_etag, t.max_workers, t.target) for t in tasks] == [
         ("data/a.json.gz", '"etag-a"', 6, "orders-restored"),

@@ -25,7 +25,11 @@ def botocore_headers(url, credentials, when, region="us-east-1", body=BODY, monk
     monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda: when)
     request = AWSRequest(method="POST", url=url, data=body, headers=dict(HEADERS))
     SigV4Auth(credentials, "dynamodb", region).add_auth(request)
-    return {name: request.headers[name] for name in ("X-Amz-Date", "X-Amz-Security-Token", "Authorization") if name in request.headers}
+    return {
+        name: request.headers[name]
+        for name in ("X-Amz-Date", "X-Amz-Security-Token", "Authorization")
+        if name in request.headers
+    }
 
 
 @pytest.mark.parametrize(

@@ -84,8 +84,14 @@ def test_modify_without_old_image_names_the_stream_view_type():
         (lambda r: r.update(eventName="UPSERT"), "eventName 'UPSERT'"),
         (lambda r: r["dynamodb"].pop("Keys"), "no dynamodb.Keys"),
         (lambda r: r["dynamodb"].update(ApproximateCreationDateTime="yesterday"), "not epoch seconds"),
-        (lambda r: r.update(eventSourceARN="arn:aws:dynamodb:us-east-1:1:table/x"), "not a DynamoDB stream ARN"),
-        (lambda r: r["dynamodb"]["OldImage"].update(token={"B": "%%%"}), r"OldImage\.token.*not valid base64"),
+        (
+            lambda r: r.update(eventSourceARN="arn:aws:dynamodb:us-east-1:1:table/x"),
+            "not a DynamoDB stream ARN",
+        ),
+        (
+            lambda r: r["dynamodb"]["OldImage"].update(token={"B": "%%%"}),
+            r"OldImage\.token.*not valid base64",
+        ),
         (lambda r: r["dynamodb"]["OldImage"].update(token={"X": "1"}), "unknown attribute type 'X'"),
     ],
 )
@@ -148,11 +154,19 @@ def test_streams_api_record_becomes_the_lambda_event_record():
 
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders-table/stream/2026-11-22T01:58:28.650"
     api_record = {  # as botocore parses GetRecords: bytes for B, datetime, Streams API identity spelling
-        "eventID": "e1", "eventName": "REMOVE", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "eventID": "e1",
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
-        "dynamodb": {"ApproximateCreationDateTime": datetime(2026, 11, 22, 2, 0, 0, 500000, tzinfo=UTC),
-                     "Keys": {"pk": {"S": "a"}}, "OldImage": {"pk": {"S": "a"}, "b": {"B": b"\xff"}},
-                     "SequenceNumber": "100", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "dynamodb": {
+            "ApproximateCreationDateTime": datetime(2026, 11, 22, 2, 0, 0, 500000, tzinfo=UTC),
+            "Keys": {"pk": {"S": "a"}},
+            "OldImage": {"pk": {"S": "a"}, "b": {"B": b"\xff"}},
+            "SequenceNumber": "100",
+            "SizeBytes": 10,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
         "userIdentity": {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"},
     }
     record = stream_api_record_to_lambda_record(api_record, arn)
