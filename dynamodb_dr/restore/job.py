@@ -389,7 +389,7 @@ def _prepare(
     if budget is None:
         budget = _budget(args, dynamodb, table)
     result.write_rate_budget = round(budget, 3)
-    result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots)
+    result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots, budget)
     table.write_rate = write_rate.task_ceiling(budget / max(result.write_tasks, 1))
     logger.info(
         "resuming restore" if progress.resumed else "restore of table starting",
