@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_condition_failed, is_missing_bucket, is_missing_object
 from dynamodb_dr.errors import BackupNotFoundError, ConcurrentUpdateError, ManifestError
 
 SCHEMA_VERSION = 1
@@ -183,21 +184,17 @@ class StoredManifest:
     etag: str
 
 
-def _error_code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 def read_manifest(s3: Any, bucket: str, prefix: str, backup_date: str) -> StoredManifest:
     key = manifest_key(prefix, backup_date)
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if is_missing_object(exc):
             raise BackupNotFoundError(
                 f"no backup manifest for {backup_date}: s3://{bucket}/{key} does not exist. "
                 f"List the dates that have one with: aws s3 ls s3://{bucket}/{prefix}/"
             ) from None
-        if _error_code(exc) == "NoSuchBucket":
+        if is_missing_bucket(exc):
             raise ManifestError(f"backup bucket {bucket!r} does not exist (check BACKUP_BUCKET)") from None
         raise
     try:
@@ -221,7 +218,7 @@ def write_manifest(s3: Any, manifest: BackupManifest, *, etag: str | None) -> st
             **condition,
         )
     except ClientError as exc:
-        if _error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+        if is_condition_failed(exc):
             raise ConcurrentUpdateError(
                 f"s3://{manifest.s3_bucket}/{manifest.key} changed while it was being updated"
             ) from None

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_condition_failed, is_missing_object
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore import inflate, malloc
 
@@ -80,14 +81,13 @@ def _get_object(s3: Any, bucket: str, key: str, what: str, if_match: str | None 
     try:
         return s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if if_match and code in ("PreconditionFailed", "412"):
+        if if_match and is_condition_failed(exc):
             raise ExportDataError(
                 f"{what} s3://{bucket}/{key} changed after the validation stage checked it (ETag {if_match} "
                 "no longer matches); nothing more is read from it. Find out what is writing into the backup "
                 "bucket, then re-run the restore."
             ) from exc
-        if code in ("NoSuchKey", "404", "NotFound"):
+        if is_missing_object(exc):
             raise ExportDataError(
                 f"{what} s3://{bucket}/{key} does not exist; the export is incomplete or was deleted. "
                 "Restore another backup date."

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_missing_table
 from dynamodb_dr.backup_manifest import (
     COMPLETED,
     StoredManifest,
@@ -84,7 +85,7 @@ def _describe(dynamodb: Any, table: str) -> dict[str, Any] | None:
     try:
         return dynamodb.describe_table(TableName=table)["Table"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if is_missing_table(exc):
             return None
         raise
 

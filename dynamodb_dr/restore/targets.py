@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.errors import TargetTableError, WriteError
 from dynamodb_dr.tables import create_table_request
 
@@ -20,11 +21,6 @@ logger = logging.getLogger(__name__)
 
 SCAN_SEGMENTS = 4
 DELETE_BATCH = 25
-
-
-def _message(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
 
 
 def create_target(
@@ -35,7 +31,7 @@ def create_target(
         dynamodb.create_table(**create_table_request(table_name, definition))
     except ClientError as exc:
         raise TargetTableError(
-            f"could not create target table {table_name} from the backup's definition ({_message(exc)}); "
+            f"could not create target table {table_name} from the backup's definition ({describe(exc)}); "
             "create it yourself with the backup's key schema and run again without --create_missing_tables"
         ) from exc
     delay = 2 if wait_seconds >= 60 else 1
@@ -58,7 +54,7 @@ def enable_pitr(dynamodb: Any, table_name: str) -> None:
         )
     except ClientError as exc:
         raise TargetTableError(
-            f"restored table {table_name} but could not turn point-in-time recovery on ({_message(exc)}); "
+            f"restored table {table_name} but could not turn point-in-time recovery on ({describe(exc)}); "
             f"turn it on with: aws dynamodb update-continuous-backups --table-name {table_name} "
             "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
         ) from exc
@@ -81,7 +77,7 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
         ]
     except ClientError as exc:
         raise TargetTableError(
-            f"could not back up target table {table_name} before clearing it ({_message(exc)}); nothing was "
+            f"could not back up target table {table_name} before clearing it ({describe(exc)}); nothing was "
             "cleared or written. Fix the cause (permissions dynamodb:CreateBackup, backup quota) and run again, "
             "or run without --clear_existing_data"
         ) from exc
@@ -188,7 +184,7 @@ def clear_table(
                     )
     except ClientError as exc:
         raise WriteError(
-            f"clearing target table {table_name} failed ({_message(exc)}); it may be partly cleared (its backup "
+            f"clearing target table {table_name} failed ({describe(exc)}); it may be partly cleared (its backup "
             "was taken first). Run the restore again."
         ) from exc
     logger.info("cleared target table", extra={"table": table_name, "deleted_items": deleted})
