@@ -11,6 +11,7 @@ Lambda and the monitor never overwrite each other's work.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,8 @@ BACKUP_IN_PROGRESS = "IN_PROGRESS"
 BACKUP_COMPLETE = "COMPLETE"  # every table's export COMPLETED
 BACKUP_PARTIAL = "PARTIAL"  # all finished, some tables failed
 BACKUP_FAILED = "FAILED"  # all finished, none completed
+
+logger = logging.getLogger(__name__)
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -195,7 +198,9 @@ def read_manifest(s3: Any, bucket: str, prefix: str, backup_date: str) -> Stored
                 f"List the dates that have one with: aws s3 ls s3://{bucket}/{prefix}/"
             ) from None
         if is_missing_bucket(exc):
-            raise ManifestError(f"backup bucket {bucket!r} does not exist (check BACKUP_BUCKET)") from None
+            raise BackupNotFoundError(
+                f"backup bucket {bucket!r} does not exist (check --BACKUP_BUCKET / BACKUP_BUCKET)"
+            ) from None
         raise
     try:
         data = json.loads(obj["Body"].read())
@@ -265,14 +270,35 @@ def list_backup_dates(s3: Any, bucket: str, prefix: str) -> list[str]:
     return sorted(dates, reverse=True)
 
 
-def find_latest_complete(s3: Any, bucket: str, prefix: str) -> StoredManifest:
-    """The newest backup whose status is COMPLETE."""
+def find_latest_complete(
+    s3: Any, bucket: str, prefix: str, *, skipped: list[str] | None = None
+) -> StoredManifest:
+    """The newest backup whose status is COMPLETE. A manifest that cannot be read (not JSON, an
+    unknown schema version, a malformed field) is passed over, not fatal: it is logged and named in
+    ``skipped`` when given, and the search goes on to older dates."""
     seen = []
-    for backup_date in list_backup_dates(s3, bucket, prefix):
+    try:
+        dates = list_backup_dates(s3, bucket, prefix)
+    except ClientError as exc:
+        if is_missing_bucket(exc):
+            raise BackupNotFoundError(
+                f"backup bucket {bucket!r} does not exist (check --BACKUP_BUCKET / BACKUP_BUCKET)"
+            ) from None
+        raise
+    for backup_date in dates:
         try:
             stored = read_manifest(s3, bucket, prefix, backup_date)
         except BackupNotFoundError:
             seen.append(f"{backup_date} (no manifest)")
+            continue
+        except ManifestError as exc:
+            seen.append(f"{backup_date} (unreadable manifest)")
+            warning = f"'latest' passed over the backup of {backup_date}: its manifest cannot be read: {exc}"
+            logger.warning(
+                "unreadable backup manifest skipped", extra={"backup_date": backup_date, "error": str(exc)}
+            )
+            if skipped is not None:
+                skipped.append(warning)
             continue
         if stored.manifest.status == BACKUP_COMPLETE:
             return stored

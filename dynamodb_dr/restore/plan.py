@@ -34,9 +34,11 @@ class TargetState:
     key_names: tuple[str, ...]
 
 
-def resolve_backup(s3: Any, args: RestoreArgs) -> StoredManifest:
+def resolve_backup(s3: Any, args: RestoreArgs, *, warnings: list[str] | None = None) -> StoredManifest:
+    """The manifest of the date asked for, or for ``latest`` the newest readable COMPLETE one (each
+    unreadable manifest passed over is named in ``warnings``)."""
     if args.backup_date == LATEST:
-        return find_latest_complete(s3, args.backup_bucket, args.exports_prefix)
+        return find_latest_complete(s3, args.backup_bucket, args.exports_prefix, skipped=warnings)
     return read_manifest(s3, args.backup_bucket, args.exports_prefix, args.backup_date)
 
 

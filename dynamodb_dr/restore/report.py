@@ -76,9 +76,13 @@ class RestoreReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report_key: str | None = None
+    bad_input: bool = False
+    """The restore did not start: bad arguments, or a backup date / table that does not exist."""
 
     @property
     def status_code(self) -> int:
+        if self.bad_input:
+            return 400
         results = list(self.tables.values())
         if self.errors or not results or all(r.failed for r in results):
             return 500
