@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.restore import inflate, resume, targets, write_rate
+from dynamodb_dr.restore import extras, inflate, resume, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.batch_writer import SignedTransport
 from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
@@ -143,8 +143,10 @@ def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: f
     if run.args.dry_run:
         dry_run_stage(run)
         return finalize_stage(run)
-    prepare_stage(run, runner.task_slots())
+    slots = runner.task_slots()
+    prepare_stage(run, slots)
     write_stage(run, runner, progress_seconds=progress_seconds)
+    remove_extras_stage(run, runner, slots)
     return finalize_stage(run)
 
 
@@ -219,8 +221,13 @@ def _task(table: _Table, data_file: DataFile, bucket: str, args: RestoreArgs, **
 
 
 def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[FileTask]:
-    """Validation: every data file of every table."""
-    return [_task(t, f, bucket, args) for t in tables if t.export is not None for f in t.export.files]
+    """Validation: every data file of every table, each line against its target's rules."""
+    return [
+        _task(t, f, bucket, args, rules=t.target.rules if t.target is not None else None)
+        for t in tables
+        if t.export is not None
+        for f in t.export.files
+    ]
 
 
 def validate_stage(run: RestoreRun, runner: StageRunner) -> bool:
@@ -281,7 +288,7 @@ def dry_run_stage(run: RestoreRun) -> None:
         result = table.result
         result.status = VALIDATED
         result.would_create = not table.target.exists
-        result.would_clear = run.args.clear_existing_data and not result.would_create
+        result.would_remove_extras = run.args.clear_existing_data and not result.would_create
         done: frozenset[str] = frozenset()
         if not result.would_create:
             location = _location(run.args, run.manifest.backup_date, table)
@@ -290,10 +297,7 @@ def dry_run_stage(run: RestoreRun) -> None:
             except ClientError as exc:
                 run.report.warnings.append(f"could not read the restore progress of {table.source}: {exc}")
             else:
-                if progress.state.get("cleared"):
-                    result.would_clear = False  # an earlier attempt of this restore cleared it
-                if not result.would_clear:  # clearing would delete what the earlier attempt wrote
-                    done = progress.done
+                done = progress.done
         result.would_skip_files = len(done)
         result.would_write = result.items_read - sum(
             f.item_count for f in table.export.files if f.key in done
@@ -351,22 +355,15 @@ def _prepare(table: _Table, run: RestoreRun, slots: int) -> None:
         targets.create_target(dynamodb, target, table.definition)
         state["created"] = True
         resume.save_state(s3, location, state)
-    elif args.clear_existing_data and not state.get("cleared"):
-        if progress.done:  # written by an attempt that did not clear: clearing deletes those items
-            resume.delete_markers(s3, location)
-            progress.done = frozenset()
-        if not state.get("backup_arn"):
-            details = targets.backup_target(dynamodb, target)
-            state.update(backup_arn=details["BackupArn"], backup_status=details.get("BackupStatus"))
-            resume.save_state(s3, location, state)
-        result.cleared_items = targets.clear_table(dynamodb, target, table.target.key_names)
-        state.update(cleared=True, cleared_items=result.cleared_items)
+    elif args.clear_existing_data and not state.get("backup_arn"):
+        # The safety backup, once per restore, before the first write. Nothing is deleted now: the
+        # extras go only after every item of the backup is written (``remove_extras_stage``).
+        details = targets.backup_target(dynamodb, target)
+        state.update(backup_arn=details["BackupArn"], backup_status=details.get("BackupStatus"))
         resume.save_state(s3, location, state)
     result.created = bool(state.get("created"))
     if state.get("backup_arn"):
         result.backup_arn, result.backup_status = state["backup_arn"], state.get("backup_status")
-        if result.cleared_items is None and state.get("cleared"):
-            result.cleared_items = state.get("cleared_items")
 
     table.to_write = tuple(f for f in table.export.files if f.key not in progress.done)
     result.files_skipped = len(table.export.files) - len(table.to_write)
@@ -390,7 +387,6 @@ def _prepare(table: _Table, run: RestoreRun, slots: int) -> None:
             "write_tasks": result.write_tasks,
             "write_rate_per_task": round(table.write_rate, 3),
             "hold_window_seconds": write_rate.HOLD_WINDOW_SECONDS,
-            "cleared_by_earlier_attempt": progress.resumed and bool(state.get("cleared")),
         },
     )
 
@@ -471,7 +467,112 @@ def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float
         run.report.warnings.extend(write.warnings)
 
 
-# --- 5. finalize ---------------------------------------------------------------------------------
+# --- 5. remove extras (--clear_existing_data) ----------------------------------------------------
+
+
+def _fully_written(table: _Table) -> bool:
+    result = table.result
+    return result.items_written + result.items_skipped == result.items_in_export
+
+
+def remove_extras_stage(run: RestoreRun, runner: StageRunner, slots: int) -> None:
+    """``--clear_existing_data``: for each table whose every write succeeded, delete the items whose
+    keys are not in the backup (``extras``). A table with any failed write keeps them, and says so."""
+    if not run.args.clear_existing_data:
+        return
+    for table in run.live_tables():
+        if table.result.created or not _fully_written(table):
+            continue  # a created table has no extras; a partly written one keeps them (finalize says so)
+        assert table.export is not None and table.target is not None and table.progress is not None
+        names = table.target.key_names
+        segments = max(slots, min(1000, table.result.items_in_export // 200_000 + 1))
+        budget = table.result.write_rate_budget
+        settings = extras.DeleteSettings(
+            table=table.selection.target,
+            write_rate=write_rate.task_ceiling(budget / min(slots, segments)) if budget else None,
+        )
+        keys_tasks = [
+            extras.BackupKeysTask(
+                run.bucket, table.export.summary.export_arn, f, names, table.verified.get(f.key)
+            )
+            for f in table.export.files
+        ]
+        scan_tasks = [extras.ScanTask(table.selection.target, names, i, segments) for i in range(segments)]
+        try:
+            deleted: list[extras.ExtrasDeleted] = runner.subtract(
+                (keys_tasks, extras.backup_keys),
+                (scan_tasks, extras.target_keys),
+                functools.partial(extras.delete_extras, settings),
+                f"remove-extras-{table.source}",
+            )
+        except Exception as exc:  # the stage itself failed: extras may be partly removed
+            table.result.fail(
+                f"every item of the backup was written to {table.selection.target}, but removing the items "
+                f"whose keys are not in the backup failed ({type(exc).__name__}: {str(exc)[:500]}); run the "
+                "restore again to remove them"
+            )
+            continue
+        table.result.extras_removed = sum(d.deleted for d in deleted)
+        errors = [d for d in deleted if d.error]
+        if errors:
+            left = sum(d.not_deleted for d in errors)
+            table.result.fail(
+                f"every item of the backup was written to {table.selection.target}, but {left} items whose "
+                f"keys are not in the backup could not be deleted ({errors[0].error}); run the restore "
+                "again to remove them"
+            )
+        logger.info(
+            "removed items not in the backup",
+            extra={
+                "table": table.source,
+                "target_table": table.selection.target,
+                "extras_removed": table.result.extras_removed,
+                "scan_segments": segments,
+            },
+        )
+
+
+# --- 6. finalize ---------------------------------------------------------------------------------
+
+
+def describe_state(result: TableResult, clear_existing_data: bool) -> str:
+    """What the target holds because of this restore, in words an operator acts on."""
+    written = result.items_written + result.items_skipped
+    total = result.items_in_export
+    if result.status == SUCCEEDED:
+        removed = (
+            f", {result.extras_removed} items not in the backup removed" if result.extras_removed else ""
+        )
+        return ("created and restored" if result.created else "restored") + removed
+    if result.status == VALIDATED:
+        return "untouched (dry run)"
+    created = "created by this restore, " if result.created else ""
+    if written == 0:
+        return f"{created}empty" if result.created else "untouched"
+    extras_kept = (
+        "; items not in the backup not removed" if clear_existing_data and not result.created else ""
+    )
+    if written < total:
+        return f"{created}partly written ({written} of {total} items){extras_kept}"
+    return f"{created}every backup item written{extras_kept}"
+
+
+def _state_of_failed(run: RestoreRun, table: _Table) -> None:
+    result = table.result
+    result.target_state = describe_state(result, run.args.clear_existing_data)
+    if not result.failed:
+        return
+    sentence = f"target {table.selection.target} is {result.target_state}"
+    if result.backup_arn:
+        result.restore_backup_command = (
+            f"aws dynamodb restore-table-from-backup --backup-arn {result.backup_arn} "
+            f"--target-table-name {table.selection.target}-before-restore"
+        )
+        sentence += (
+            f"; its safety backup from before the restore is {result.backup_arn}, restore it with: "
+            f"{result.restore_backup_command}"
+        )
+    result.errors.append(sentence)
 
 
 def finalize_stage(run: RestoreRun) -> RestoreReport:
@@ -489,6 +590,7 @@ def finalize_stage(run: RestoreRun) -> RestoreReport:
             table.result.seconds = round(now - table.started, 3)
         if table.result.status not in (SUCCEEDED, VALIDATED, FAILED):
             table.result.fail("the restore stopped before this table finished")
+        _state_of_failed(run, table)
     report, args = run.report, run.args
     report.finish()
     try:

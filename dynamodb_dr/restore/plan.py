@@ -17,6 +17,7 @@ from dynamodb_dr.backup_manifest import (
 )
 from dynamodb_dr.errors import ConfigError, ManifestError, TargetTableError
 from dynamodb_dr.restore.args import LATEST, RestoreArgs
+from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.tables import describe_key_schema, key_schema_signature
 
 
@@ -32,6 +33,9 @@ class TargetState:
     exists: bool
     """False: the target is missing and will be created (``--create_missing_tables``)."""
     key_names: tuple[str, ...]
+    rules: ItemRules
+    """What DynamoDB will check on every item written to it: the live target's keys and indexes, or
+    the recorded definition's when it is to be created."""
 
 
 def resolve_backup(s3: Any, args: RestoreArgs, *, warnings: list[str] | None = None) -> StoredManifest:
@@ -102,7 +106,7 @@ def check_target(
     table = _describe(dynamodb, selection.target)
     if table is None:
         if create_missing:
-            return TargetState(exists=False, key_names=key_names)
+            return TargetState(exists=False, key_names=key_names, rules=ItemRules.from_table(definition))
         raise TargetTableError(
             f"target table {selection.target} (restore of {selection.source}) does not exist; create it with key "
             f"schema {describe_key_schema(expected)}, or pass --create_missing_tables true"
@@ -119,4 +123,4 @@ def check_target(
             f"{selection.source} has {describe_key_schema(expected)}; restore into a table with the backup's keys "
             "(e.g. --target_tables with --create_missing_tables)"
         )
-    return TargetState(exists=True, key_names=key_names)
+    return TargetState(exists=True, key_names=key_names, rules=ItemRules.from_table(table))

@@ -11,7 +11,7 @@ targets) is checked before Spark starts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from dynamodb_dr.restore import write_rate
 from dynamodb_dr.restore.progress import TABLE_COUNTS, Counts
 
 T = TypeVar("T")
+U = TypeVar("U")
 R = TypeVar("R")
 
 
@@ -37,6 +38,17 @@ class StageRunner(Protocol):
     def task_slots(self) -> int: ...
 
     def counter(self) -> Counter: ...
+
+    def subtract(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[str]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, str]]]],
+        act: Callable[[Iterable[str]], R],
+        description: str,
+    ) -> list[R]:
+        """The right side's (key, payload) pairs whose key the left side does not produce, handed to
+        ``act`` a partition at a time (its payloads): one result per partition."""
+        ...
 
 
 class SparkRunner:
@@ -72,6 +84,27 @@ class SparkRunner:
     def counter(self) -> Counter:
         return self.spark.sparkContext.accumulator({}, TABLE_COUNTS)  # type: ignore[no-any-return]
 
+    def subtract(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[str]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, str]]]],
+        act: Callable[[Iterable[str]], R],
+        description: str,
+    ) -> list[R]:
+        sc = self.spark.sparkContext
+        (left_tasks, left_keys), (right_tasks, right_pairs) = left, right
+        if not right_tasks:
+            return []
+        sc.setJobGroup(f"restore-{description}", f"restore: {description}")
+        partitions = max(1, len(right_tasks))
+        theirs = sc.parallelize(list(right_tasks), len(right_tasks)).flatMap(right_pairs)
+        if left_tasks:
+            ours = (
+                sc.parallelize(list(left_tasks), len(left_tasks)).flatMap(left_keys).map(lambda k: (k, None))
+            )
+            theirs = theirs.subtractByKey(ours, numPartitions=partitions)
+        return theirs.values().mapPartitions(lambda payloads: [act(payloads)]).collect()  # type: ignore[no-any-return]
+
 
 class _LocalCounter:
     def __init__(self) -> None:
@@ -106,3 +139,19 @@ class ThreadRunner:
 
     def counter(self) -> Counter:
         return _LocalCounter()
+
+    def subtract(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[str]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, str]]]],
+        act: Callable[[Iterable[str]], R],
+        description: str,
+    ) -> list[R]:
+        (left_tasks, left_keys), (right_tasks, right_pairs) = left, right
+        ours: set[str] = set()
+        for keys in self.run(left_tasks, lambda task: list(left_keys(task)), f"{description}-keys"):
+            ours.update(keys)
+        # Every scan finishes before any delete starts, as on Spark.
+        scanned = self.run(right_tasks, lambda task: list(right_pairs(task)), f"{description}-scan")
+        partitions = [[payload for key, payload in pairs if key not in ours] for pairs in scanned]
+        return self.run(partitions, act, description)

@@ -94,7 +94,8 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
     return details
 
 
-def _delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], deadline: float) -> int:
+def delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], deadline: float) -> int:
+    """Delete up to 25 items by key, re-sending ``UnprocessedItems`` with backoff until ``deadline``."""
     requests = [{"DeleteRequest": {"Key": k}} for k in keys]
     attempt = 0
     while requests:
@@ -105,7 +106,7 @@ def _delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], dea
             if time.monotonic() + delay >= deadline:
                 raise WriteError(
                     f"{len(requests)} items of table {table_name} could not be deleted before the deadline; "
-                    "the table is only partly cleared. Run the restore again.",
+                    "they are still in the table. Run the restore again.",
                     failed_items=len(requests),
                 )
             time.sleep(delay)
@@ -174,7 +175,7 @@ def clear_table(
                 )
                 keys = [k for segment_keys, _ in scans for k in segment_keys]
                 chunks = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
-                deleted += sum(pool.map(lambda c: _delete_keys(dynamodb, table_name, c, deadline), chunks))
+                deleted += sum(pool.map(lambda c: delete_keys(dynamodb, table_name, c, deadline), chunks))
                 if all(finished for _, finished in scans):
                     break
                 if time.monotonic() >= deadline:

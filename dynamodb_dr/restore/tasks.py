@@ -27,6 +27,7 @@ from dynamodb_dr.restore.export_reader import (
     spooled,
     validate_data_file,
 )
+from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import LIVE_SECONDS, ProgressLocation, write_live, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
@@ -54,6 +55,9 @@ class FileTask:
     version only (If-Match) and does not hash it again."""
     live_seconds: float = LIVE_SECONDS
     """How often the task records the items written so far in the file (``resume.write_live``)."""
+    rules: ItemRules | None = None
+    """What DynamoDB checks on every item of the target (keys, index keys, size): the validation
+    stage checks each line against it."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,9 @@ def _error(exc: BaseException) -> str:
 
 def validate_task(task: FileTask) -> FileCheck:
     try:
-        check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
+        check = validate_data_file(
+            make_client("s3"), task.bucket, task.data_file, task.export_arn, rules=task.rules
+        )
     except Exception as exc:  # reported per file; the table fails, others go on
         return FileCheck(task.source, task.data_file.key, False, inflate=inflate.ENGINE, error=_error(exc))
     return FileCheck(

@@ -206,7 +206,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
     assert list(scan_all(ddb, "users")) == [("added-later",)]  # not written, not cleared
     assert ddb.list_backups(TableName="users")["BackupSummaries"] == []
     assert "orders" not in ddb.list_tables()["TableNames"]
-    assert report["tables"]["users"]["would_clear"] is True
+    assert report["tables"]["users"]["would_remove_extras"] is True
     assert (
         report["tables"]["users"]["status"] == "VALIDATED" and report["tables"]["users"]["would_write"] == 8
     )
@@ -238,7 +238,8 @@ def test_clear_existing_backs_up_first_then_replaces_the_contents(clients, capsy
     result = report["tables"]["users"]
     backups = ddb.list_backups(TableName="users")["BackupSummaries"]
     assert [b["BackupArn"] for b in backups] == [result["backup_arn"]]
-    assert result["backup_status"] in ("CREATING", "AVAILABLE") and result["cleared_items"] == 70
+    # Only the 40 items whose keys are not in the backup are deleted; k0 is overwritten, not deleted.
+    assert result["backup_status"] in ("CREATING", "AVAILABLE") and result["extras_removed"] == 40
     assert_same_items(ddb, "users", users)
 
 

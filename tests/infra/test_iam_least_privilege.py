@@ -199,6 +199,8 @@ def test_lambda_environment_is_exactly_what_the_code_reads(component: Component)
 # in every deployment, so Terraform must not set them (each with the reason).
 GLUE_DIAGNOSTIC_ENV = {
     "DYNAMODB_DR_INFLATE": "dynamodb_dr/restore/inflate.py: =zlib forces zlib to compare engines; unset, the job uses the isal wheel",
+    "PYSPARK_PYTHON": "glue_jobs/restore_job.py: set (not read) for local runs only, where no awsglue is importable",
+    "PYSPARK_DRIVER_PYTHON": "glue_jobs/restore_job.py: set (not read) for local runs only, where no awsglue is importable",
 }
 
 
