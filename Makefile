@@ -44,7 +44,7 @@ package: setup
 	$(PY) scripts/package.py --out dist
 
 # checkov over infra/ from its own virtualenv, kept per user and checkov version in
-# $${XDG_CACHE_HOME:-~/.cache}/dynamodb-dr/ (created on first use, shared by every clone).
+# $XDG_CACHE_HOME/dynamodb-dr/ or ~/.cache/dynamodb-dr/ (created on first use, shared by every clone).
 checkov:
 	bash scripts/checkov.sh --quiet
 
