@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,7 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def terraform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
+def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     binary = shutil.which("terraform")
     if binary is None:
         pytest.skip("terraform is not on PATH: install Terraform >= 1.9 to run the Terraform CLI tests")
@@ -99,7 +98,7 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
     assert match, f"cannot read terraform's version from {version.stdout!r}"
     copy = work / "infra"
     shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl"))
-    yield Terraform(binary, (int(match[1]), int(match[2]), int(match[3])), env, copy)
+    return Terraform(binary, (int(match[1]), int(match[2]), int(match[3])), env, copy)
 
 
 @dataclass(frozen=True)
@@ -118,22 +117,32 @@ def _can_run_terraform_test(terraform: Terraform) -> bool:
 @pytest.fixture(scope="session")
 def steps(terraform: Terraform) -> dict[Path, Steps]:
     """init once per folder and session, then validate, and for the example root terraform test; the
-    folders two at a time (2 cores), the example first (it has the most to do)."""
+    folders two at a time (2 cores), the example first (it has the most to do). The example's init
+    runs alone, before the others: it fills the plugin cache, which Terraform does not lock against
+    two inits writing it at once."""
 
-    def run(folder: Path) -> Steps:
+    def init(folder: Path) -> subprocess.CompletedProcess[str]:
+        return terraform.run(terraform.in_copy(folder), "init", "-backend=false", "-input=false", "-no-color")
+
+    def run(folder: Path, done: subprocess.CompletedProcess[str] | None = None) -> Steps:
         copy = terraform.in_copy(folder)
-        init = terraform.run(copy, "init", "-backend=false", "-input=false", "-no-color")
-        if init.returncode != 0:
-            return Steps(init, None)
+        done = done or init(folder)
+        if done.returncode != 0:
+            return Steps(done, None)
         validate = terraform.run(copy, "validate", "-no-color")
         if folder != EXAMPLE or not _can_run_terraform_test(terraform):
-            return Steps(init, validate)
+            return Steps(done, validate)
         test = terraform.run(copy, "test", "-var-file=example.tfvars", "-no-color")
-        return Steps(init, validate, test)
+        return Steps(done, validate, test)
 
-    order = [EXAMPLE, *(r for r in ROOTS if r != EXAMPLE)]
+    example_init = init(EXAMPLE)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(order, pool.map(run, order), strict=True))
+        example = pool.submit(run, EXAMPLE, example_init)
+        modules = pool.map(run, [r for r in ROOTS if r != EXAMPLE])
+        return {
+            **dict(zip([r for r in ROOTS if r != EXAMPLE], modules, strict=True)),
+            EXAMPLE: example.result(),
+        }
 
 
 def test_terraform_fmt_check() -> None:
