@@ -44,7 +44,8 @@ clean:
 package: setup
 	$(PY) scripts/package.py --out dist
 
-# checkov over infra/ from its own virtualenv (.venv-checkov, created on first use).
+# checkov over infra/ from its own virtualenv, kept per user and checkov version in
+# $XDG_CACHE_HOME/dynamodb-dr/ or ~/.cache/dynamodb-dr/ (created on first use, shared by every clone).
 checkov:
 	bash scripts/checkov.sh --quiet
 
