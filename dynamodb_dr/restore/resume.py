@@ -45,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,7 +163,7 @@ def _marker_keys(s3: Any, location: ProgressLocation) -> list[str]:
     return list(_listing(s3, location))
 
 
-def completed_files(s3: Any, location: ProgressLocation, data_files: list[DataFile]) -> frozenset[str]:
+def completed_files(s3: Any, location: ProgressLocation, data_files: Sequence[DataFile]) -> frozenset[str]:
     """Keys of ``data_files`` whose marker exists (markers of files not in the list are ignored)."""
     by_marker = {location.marker_key(f.key): f.key for f in data_files}
     return frozenset(by_marker[k] for k in _marker_keys(s3, location) if k in by_marker)
@@ -190,7 +191,7 @@ def delete_markers(s3: Any, location: ProgressLocation) -> int:
 
 
 def inspect(
-    s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool
+    s3: Any, location: ProgressLocation, data_files: Sequence[DataFile], *, resume: bool
 ) -> TableProgress:
     """What a run would do, without writing anything (used by ``--dry_run`` too)."""
     state = read_state(s3, location)
@@ -214,7 +215,7 @@ def start_fresh(s3: Any, location: ProgressLocation, run_id: str, **facts: Any) 
 def begin(
     s3: Any,
     location: ProgressLocation,
-    data_files: list[DataFile],
+    data_files: Sequence[DataFile],
     *,
     resume: bool,
     run_id: str,
