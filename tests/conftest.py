@@ -19,7 +19,6 @@ for extra in (ROOT, ROOT / "glue_jobs"):
 
 from local_aws import LocalAWS, export_layout, start_local_aws  # noqa: E402
 
-
 SLOW_FILES = {"test_checkov.py", "test_terraform_cli.py", "test_notebook.py", "test_artifacts.py"}
 """Tools run in their own processes (checkov, terraform, a notebook kernel, the packaging)."""
 
