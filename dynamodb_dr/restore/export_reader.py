@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from dynamodb_dr.aws_errors import is_condition_failed, is_missing_object
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore import inflate, malloc
-from dynamodb_dr.restore.item_rules import ItemRules, line_problem
+from dynamodb_dr.restore.item_rules import ItemRules, is_item_object, line_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -281,9 +281,14 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
 
 
 def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -> bytes:
-    """A stripped export line that looks like ``{"Item":{...}}`` (cheap check, no JSON parsing)."""
+    """A stripped export line that is one ``{"Item":{...}}`` object: AWS's compact form by a cheap
+    check of its ends, any other valid JSON form (spaces, another key order of whitespace; files not
+    written by AWS) by decoding it (``item_rules.is_item_object``). Sent as it is: any valid JSON
+    object fits in a PutRequest."""
     stripped = line.strip()
-    if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)):
+    if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)) and not is_item_object(
+        stripped
+    ):
         preview = stripped[:60].decode("utf-8", "replace")
         raise _fail(
             data_file, export_arn, f'line {number} is not an {{"Item":{{...}}}} object (starts {preview!r})'
