@@ -444,7 +444,7 @@ def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float
         for t in live
     ]
     try:
-        with ProgressLog(counts, totals, progress_seconds):
+        with ProgressLog(counts, totals, progress_seconds) as progress:
             writes: list[FileWrite] = runner.run(tasks, functools.partial(write_task, counts=counts), "write")
     except Exception as exc:  # Spark itself failed: some items may be written, none is reported as such
         for table in live:
@@ -455,6 +455,8 @@ def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float
             table.result.items_not_written = table.result.items_in_export - table.result.items_skipped
         return
     by_source = {t.source: t for t in run.tables}
+    for source, points in progress.series.items():
+        by_source[source].result.progress = points
     for write in writes:
         result = by_source[write.source].result
         result.items_written += write.items_written

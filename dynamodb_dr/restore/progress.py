@@ -84,8 +84,13 @@ class ProgressLog:
     """Logs every table's progress every ``interval`` seconds while the write stage runs, and once
     more when it ends."""
 
+    MAX_POINTS = 2000
+    """Points kept per table for the report's ``progress`` series (thinned by half when full)."""
+
     def __init__(self, counts: Any, tables: list[TableTotals], interval: float) -> None:
         self.counts, self.tables, self.interval = counts, tables, interval
+        self.series: dict[str, list[list[float]]] = {t.source: [] for t in tables}
+        """Per source table: [seconds since the write stage started, items written by this run]."""
         self._stop = threading.Event()
         self._live_failed = False
         self._thread = threading.Thread(target=self._run, name="restore-progress", daemon=True)
@@ -122,6 +127,10 @@ class ProgressLog:
                 else:
                     files, items = max(files, live_files), max(items, live_items)
             logger.info("restore progress", extra=progress_fields(table, files, items, elapsed))
+            points = self.series[table.source]
+            points.append([round(elapsed, 2), items])
+            if len(points) > self.MAX_POINTS:
+                del points[1:-1:2]
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -61,6 +61,9 @@ class TableResult:
     target_state: str = "untouched"
     """What the target holds now because of this restore: untouched, created, partly written (n of m
     items), written, extras not removed, restored (see ``describe_state``)."""
+    progress: list[list[float]] = field(default_factory=list)
+    """[seconds since the write stage started, items written by this run] at every progress log
+    line: the throughput against ``write_rate_budget`` over time (the notebooks plot it)."""
     restore_backup_command: str | None = None
     """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)
