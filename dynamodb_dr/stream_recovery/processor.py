@@ -120,9 +120,14 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
         tally[outcome.outcome] = tally.get(outcome.outcome, 0) + 1
         return outcome
 
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    response = dict(process_partial_response(event, record_handler, processor, context))
-    failures = list(response.get("batchItemFailures", []))
+    well_formed, failures = split_malformed(event["Records"])
+    response: dict[str, Any] = {"batchItemFailures": []}
+    if well_formed:
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+        response = dict(
+            process_partial_response({"Records": well_formed}, record_handler, processor, context)
+        )
+    failures += list(response.get("batchItemFailures", []))
     for noted in incidents.values():
         try:
             announce_incident(noted.incident, settings, clients, store, noted.record_count)
@@ -138,6 +143,41 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
         extra={"records": len(event["Records"]), "outcomes": tally, "failed": len(failures)},
     )
     return {**response, "batchItemFailures": failures}
+
+
+def record_identifier(record: Any, index: int) -> str:
+    """The ``itemIdentifier`` that reports ``record``: its SequenceNumber; for a record without one, its
+    eventID, else its position. Never empty: an empty or null identifier fails the whole batch."""
+    if isinstance(record, dict):
+        body = record.get("dynamodb")
+        sequence = body.get("SequenceNumber") if isinstance(body, dict) else None
+        if isinstance(sequence, str) and sequence:
+            return sequence
+        event_id = record.get("eventID")
+        if isinstance(event_id, str) and event_id:
+            return event_id
+    return f"malformed-record-{index}"
+
+
+def split_malformed(records: Any) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """(records Powertools can report, failures for the others). Powertools reads a failed record's
+    ``dynamodb.SequenceNumber`` to report it, so a record without one would make the whole invocation
+    raise; such a record is reported here by itself (see ``record_identifier``) and logged in full."""
+    well_formed: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
+    for index, record in enumerate(records if isinstance(records, list) else [records]):
+        body = record.get("dynamodb") if isinstance(record, dict) else None
+        sequence = body.get("SequenceNumber") if isinstance(body, dict) else None
+        if isinstance(sequence, str) and sequence:
+            well_formed.append(record)
+            continue
+        identifier = record_identifier(record, index)
+        logger.error(
+            "malformed stream record (no dynamodb.SequenceNumber); reported in batchItemFailures by itself",
+            extra={"item_identifier": identifier, "record": record},
+        )
+        failures.append({"itemIdentifier": identifier})
+    return well_formed, failures
 
 
 def handle_record(

@@ -578,3 +578,33 @@ def test_missing_state_table_fails_the_incident_records_and_says_so(env, monkeyp
     assert response == {"batchItemFailures": [{"itemIdentifier": remove["dynamodb"]["SequenceNumber"]}]}
     assert "the incident state table 'no-such-state-table' does not exist" in caplog.text
     assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+
+
+def test_record_without_dynamodb_key_is_reported_by_itself_and_never_raises(env):
+    """A record without ``dynamodb`` (or not even an object) is reported alone; the others are handled."""
+    env({TABLE: {"action": "item_repair"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    key = {"pk": {"S": "order#1"}, "sk": {"N": "1"}}
+    ddb.put_item(TableName=TABLE, Item={**key, "v": {"S": "kept"}})
+    reader.read_new()
+    ddb.delete_item(TableName=TABLE, Key=key)
+    [remove] = reader.read_new_event()["Records"]
+    no_body = {k: v for k, v in copy.deepcopy(remove).items() if k != "dynamodb"}
+    no_body["eventID"] = "no-dynamodb-key"
+    no_sequence = copy.deepcopy(remove)
+    del no_sequence["dynamodb"]["SequenceNumber"]
+    no_sequence.pop("eventID")
+
+    response = invoke({"Records": [no_body, remove, "not a record", no_sequence]})
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "no-dynamodb-key"},
+            {"itemIdentifier": "malformed-record-2"},
+            {"itemIdentifier": "malformed-record-3"},
+        ]
+    }
+    assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["v"] == {"S": "kept"}
+    # Only malformed records: still a response, never an exception.
+    assert invoke({"Records": [no_body]}) == {"batchItemFailures": [{"itemIdentifier": "no-dynamodb-key"}]}
