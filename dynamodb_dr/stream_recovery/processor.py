@@ -145,14 +145,20 @@ class BatchIncident:
         self.counters[counter] = self.counters.get(counter, 0) + 1
 
 
-def plan_batch(records: list[dict[str, Any]], runtime: Runtime, store: IncidentStore) -> dict[str, Planned]:
+def plan_key(raw: dict[str, Any]) -> tuple[str, str]:
+    """A record's identity within a batch (one mapping reads one stream, but a hand-made replay may mix)."""
+    return str(raw.get("eventSourceARN")), raw["dynamodb"]["SequenceNumber"]
+
+
+def plan_batch(
+    records: list[dict[str, Any]], runtime: Runtime, store: IncidentStore
+) -> dict[tuple[str, str], Planned]:
     settings = runtime.settings
     assert runtime.facts is not None
-    plans: dict[str, Planned] = {}
+    plans: dict[tuple[str, str], Planned] = {}
     counted: dict[tuple[str, int], list[Planned]] = {}
     for raw in records:
-        sequence = raw["dynamodb"]["SequenceNumber"]
-        plan = plans[sequence] = Planned()
+        plan = plans[plan_key(raw)] = Planned()
         try:
             plan.change = change = parse_record(raw)
             plan.policy = policy = settings.tables.get(change.table_name)
@@ -344,7 +350,7 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
     def record_handler(record: DynamoDBRecord) -> str:
         sequence_number = record.raw_event["dynamodb"]["SequenceNumber"]
         try:
-            outcome = handle_record(plans[sequence_number], runtime, store, incidents)
+            outcome = handle_record(plans[plan_key(record.raw_event)], runtime, store, incidents)
         except Exception:
             logger.exception(
                 "stream record not handled; it is reported in batchItemFailures for retry",
