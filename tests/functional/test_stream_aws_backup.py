@@ -210,3 +210,58 @@ def test_no_recovery_point_before_the_change_is_reported_for_retry(aws):
     assert incident["action_status"]["S"] == "failed"
     assert "no usable (COMPLETED or AVAILABLE) AWS Backup recovery point" in incident["error"]["S"]
     assert incident["announced"]["SS"] == ["user_delete"]
+
+
+def test_a_failed_restore_job_is_announced_as_the_end_of_the_incident(aws):
+    from tests.support.stream_tables import topic_with_inbox
+
+    ddb = make_client("dynamodb")
+    create_state_table(ddb, STATE_TABLE)
+    ddb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    table = ddb.describe_table(TableName=TABLE)["Table"]
+    reader = StreamReader(make_client("dynamodbstreams"), table["LatestStreamArn"])
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "entry#1"}})
+    reader.read_new()
+    ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "entry#1"}})
+    event = reader.read_new_event()
+    change = datetime.fromtimestamp(event["Records"][0]["dynamodb"]["ApproximateCreationDateTime"], UTC)
+    topic, received = topic_with_inbox()
+    settings = cfg.StreamRecoverySettings.from_env(
+        {
+            cfg.PROTECTED_TABLES: json.dumps({TABLE: {"action": "aws_backup_restore"}}),
+            cfg.INCIDENT_STATE_TABLE: STATE_TABLE,
+            cfg.BACKUP_RESTORE_ROLE_ARN: ROLE,
+            cfg.SNS_TOPIC_ARN: topic,
+        }
+    )
+    backup = make_client("backup")
+    stubber = Stubber(backup)
+    stubber.add_response(
+        "list_recovery_points_by_resource",
+        {"RecoveryPoints": [_point("p", change - timedelta(hours=1))]},
+        {"ResourceArn": table["TableArn"]},
+    )
+    stubber.add_response("start_restore_job", {"RestoreJobId": "job-9"}, None)
+    stubber.add_response(
+        "describe_restore_job",
+        {"RestoreJobId": "job-9", "Status": "FAILED", "StatusMessage": "Access denied to KMS key"},
+        {"RestoreJobId": "job-9"},
+    )
+    runtime = Runtime(settings=settings, clients=Clients(dynamodb=ddb, backup=backup, sns=make_client("sns")))
+    with stubber:
+        assert process_event(event, None, runtime) == {"batchItemFailures": []}
+        summary = process_event({"source": "aws.events"}, None, runtime)
+    stubber.assert_no_pending_responses()
+
+    assert len(summary["finished"]) == 1
+    [start, end] = received()
+    assert (start["event"], start["action_status"]) == ("user_delete", "started")
+    assert (end["event"], end["action_status"], end["table"]) == ("end", "failed", TABLE)
+    assert "job-9 FAILED: Access denied to KMS key" in end["error"]
+    assert end["target_table"].startswith(f"{TABLE}-recovery-")

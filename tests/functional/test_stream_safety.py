@@ -249,8 +249,8 @@ def test_the_follow_up_starts_the_restore_at_first_change_minus_one_second_and_f
     )
     ddb.tag_resource(
         ResourceArn=ddb.describe_table(TableName=TABLE)["Table"]["TableArn"],
-        Tags=[{"Key": "owner", "Value": "dr"}],
-    )
+        Tags=[{"Key": "owner", "Value": "dr"}, {"Key": "aws:cloudformation:stack-name", "Value": "x"}],
+    )  # users cannot set aws: tags (AWS rejects them): copied, they would fail the follow-up forever
     for n in range(3):
         ddb.put_item(TableName=TABLE, Item={**key(n), "v": {"N": "1"}})
     reader.read_new()
@@ -449,3 +449,43 @@ def test_dry_run_announces_the_repairs_and_the_restore_it_would_make_and_writes_
     [ledger_start] = [m for m in messages if m["table"] == ledger and m["event"] == "user_delete"]
     assert (ledger_start["action_status"], ledger_start["dry_run"]) == ("dry_run", True)
     assert ledger_start["target_table"].startswith(f"{ledger}-recovery-")
+
+
+# -- finding 8: failures kept and replayable ----------------------------------------------------------
+def test_a_batch_kept_by_the_s3_on_failure_destination_is_replayed(env, capsys):
+    from dynamodb_dr.stream_recovery import replay
+
+    env({TABLE: {"action": "item_repair"}})
+    ddb, s3 = make_client("dynamodb"), make_client("s3")
+    reader = make_table(ddb, TABLE)
+    ddb.put_item(TableName=TABLE, Item={**key(1), "v": {"S": "x"}})
+    reader.read_new()
+    ddb.delete_item(TableName=TABLE, Key=key(1))
+    event = reader.read_new_event()
+    s3.create_bucket(Bucket="stream-failures")
+    # What Lambda writes for a discarded batch: metadata and, for S3 only, the invocation record.
+    failure_record = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 4},
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "version": "1.0",
+        "DDBStreamBatchInfo": {"batchSize": 1, "streamArn": reader.stream_arn},
+        "payload": json.dumps(event),
+    }
+    s3.put_object(
+        Bucket="stream-failures", Key="aws/lambda/esm/shard-1/0001", Body=json.dumps(failure_record)
+    )
+    s3.put_object(
+        Bucket="stream-failures", Key="aws/lambda/esm/shard-1/0002", Body=json.dumps({"version": "1.0"})
+    )
+
+    assert (
+        replay.main(["--bucket", "stream-failures", "--prefix", "aws/lambda/esm/shard-1/0001", "--dry-run"])
+        == 0
+    )
+    assert get(ddb, key(1)) is None
+    assert replay.main(["--bucket", "stream-failures", "--prefix", "aws/lambda/esm/shard-1/0001"]) == 0
+    assert get(ddb, key(1))["v"] == {"S": "x"}
+    assert replay.main(["--bucket", "stream-failures", "--prefix", "aws/lambda/"]) == 2  # SQS-style record
+    out = capsys.readouterr()
+    assert '"status": "would_replay"' in out.out and '"status": "replayed"' in out.out
+    assert "Only an S3 on-failure destination keeps the records" in out.err
