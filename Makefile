@@ -20,8 +20,9 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest -q
 
+# Spark's Python workers run the interpreter that runs the job (not the first python3 on PATH).
 demo: setup
-	$(PY) scripts/demo.py
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) scripts/demo.py
 
 # Restore a backup with the job running on local Spark, against whatever AWS_ENDPOINT_URL /
 # credentials point at (your AWS account by default). Example:
@@ -30,7 +31,7 @@ DATE ?= latest
 S3_EXPORTS_PREFIX ?= native-exports
 restore: setup
 	@test -n "$(BACKUP_BUCKET)" || { echo "make restore needs BACKUP_BUCKET=<bucket> (and ENVIRONMENT=<name>)"; exit 2; }
-	$(PY) glue_jobs/restore_job.py --backup_date "$(DATE)" --BACKUP_BUCKET "$(BACKUP_BUCKET)" \
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) glue_jobs/restore_job.py --backup_date "$(DATE)" --BACKUP_BUCKET "$(BACKUP_BUCKET)" \
 	  --ENVIRONMENT "$(ENVIRONMENT)" --S3_EXPORTS_PREFIX "$(S3_EXPORTS_PREFIX)" $(ARGS)
 
 clean:
@@ -43,7 +44,8 @@ clean:
 package: setup
 	$(PY) scripts/package.py --out dist
 
-# checkov over infra/ from its own virtualenv (.venv-checkov, created on first use).
+# checkov over infra/ from its own virtualenv, kept per user and checkov version in
+# $XDG_CACHE_HOME/dynamodb-dr/ or ~/.cache/dynamodb-dr/ (created on first use, shared by every clone).
 checkov:
 	bash scripts/checkov.sh --quiet
 

@@ -11,6 +11,7 @@ Lambda and the monitor never overwrite each other's work.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_condition_failed, is_missing_bucket, is_missing_object
 from dynamodb_dr.errors import BackupNotFoundError, ConcurrentUpdateError, ManifestError
 
 SCHEMA_VERSION = 1
@@ -36,6 +38,8 @@ BACKUP_IN_PROGRESS = "IN_PROGRESS"
 BACKUP_COMPLETE = "COMPLETE"  # every table's export COMPLETED
 BACKUP_PARTIAL = "PARTIAL"  # all finished, some tables failed
 BACKUP_FAILED = "FAILED"  # all finished, none completed
+
+logger = logging.getLogger(__name__)
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -183,22 +187,20 @@ class StoredManifest:
     etag: str
 
 
-def _error_code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
 def read_manifest(s3: Any, bucket: str, prefix: str, backup_date: str) -> StoredManifest:
     key = manifest_key(prefix, backup_date)
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if is_missing_object(exc):
             raise BackupNotFoundError(
                 f"no backup manifest for {backup_date}: s3://{bucket}/{key} does not exist. "
                 f"List the dates that have one with: aws s3 ls s3://{bucket}/{prefix}/"
             ) from None
-        if _error_code(exc) == "NoSuchBucket":
-            raise ManifestError(f"backup bucket {bucket!r} does not exist (check BACKUP_BUCKET)") from None
+        if is_missing_bucket(exc):
+            raise BackupNotFoundError(
+                f"backup bucket {bucket!r} does not exist (check --BACKUP_BUCKET / BACKUP_BUCKET)"
+            ) from None
         raise
     try:
         data = json.loads(obj["Body"].read())
@@ -221,7 +223,7 @@ def write_manifest(s3: Any, manifest: BackupManifest, *, etag: str | None) -> st
             **condition,
         )
     except ClientError as exc:
-        if _error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+        if is_condition_failed(exc):
             raise ConcurrentUpdateError(
                 f"s3://{manifest.s3_bucket}/{manifest.key} changed while it was being updated"
             ) from None
@@ -268,14 +270,35 @@ def list_backup_dates(s3: Any, bucket: str, prefix: str) -> list[str]:
     return sorted(dates, reverse=True)
 
 
-def find_latest_complete(s3: Any, bucket: str, prefix: str) -> StoredManifest:
-    """The newest backup whose status is COMPLETE."""
+def find_latest_complete(
+    s3: Any, bucket: str, prefix: str, *, skipped: list[str] | None = None
+) -> StoredManifest:
+    """The newest backup whose status is COMPLETE. A manifest that cannot be read (not JSON, an
+    unknown schema version, a malformed field) is passed over, not fatal: it is logged and named in
+    ``skipped`` when given, and the search goes on to older dates."""
     seen = []
-    for backup_date in list_backup_dates(s3, bucket, prefix):
+    try:
+        dates = list_backup_dates(s3, bucket, prefix)
+    except ClientError as exc:
+        if is_missing_bucket(exc):
+            raise BackupNotFoundError(
+                f"backup bucket {bucket!r} does not exist (check --BACKUP_BUCKET / BACKUP_BUCKET)"
+            ) from None
+        raise
+    for backup_date in dates:
         try:
             stored = read_manifest(s3, bucket, prefix, backup_date)
         except BackupNotFoundError:
             seen.append(f"{backup_date} (no manifest)")
+            continue
+        except ManifestError as exc:
+            seen.append(f"{backup_date} (unreadable manifest)")
+            warning = f"'latest' passed over the backup of {backup_date}: its manifest cannot be read: {exc}"
+            logger.warning(
+                "unreadable backup manifest skipped", extra={"backup_date": backup_date, "error": str(exc)}
+            )
+            if skipped is not None:
+                skipped.append(warning)
             continue
         if stored.manifest.status == BACKUP_COMPLETE:
             return stored

@@ -34,6 +34,8 @@ class TargetTableError(DynamoDBDRError):
 class WriteError(DynamoDBDRError):
     """Items could not be written to DynamoDB within the retry deadline."""
 
-    def __init__(self, message: str, *, failed_items: int = 0) -> None:
+    def __init__(self, message: str, *, failed_items: int = 0, items_written: int = 0) -> None:
         super().__init__(message)
         self.failed_items = failed_items
+        self.items_written = items_written
+        """Items the same write had written before it failed (set by the writer when it gives up)."""

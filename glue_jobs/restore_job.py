@@ -1,34 +1,42 @@
 """Glue PySpark job: restore DynamoDB tables from a backup (native exports in S3), type-exact.
 
-Thin entry point: parse the arguments, build the clients and the Spark session (GlueContext + Job
-when ``awsglue`` is importable, a plain local SparkSession otherwise), call
-``dynamodb_dr.restore.run_restore``, print the JSON report (stdout), a summary table (stderr) and
-turn it into the exit code.
+Thin entry point: parse the arguments strictly, build the clients, check the backup, the tables and
+the targets on the driver (``dynamodb_dr.restore.job.check_restore``: a bad argument, date or table
+exits 2 in well under a second, before Spark starts), then run the stages on Spark
+(``execute_restore``; GlueContext + Job when ``awsglue`` is importable, a plain local SparkSession
+otherwise), print the JSON report (stdout), a summary table (stderr) and turn it into the exit code.
 
     python glue_jobs/restore_job.py --backup_date latest --BACKUP_BUCKET my-backups [--dry_run true]
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.clients import make_client
-from dynamodb_dr.errors import DynamoDBDRError
+from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
-from dynamodb_dr.restore.args import parse_args
-from dynamodb_dr.restore.job import run_restore
+from dynamodb_dr.restore.args import RestoreArgs, parse_args
+from dynamodb_dr.restore.job import check_restore, execute_restore
 from dynamodb_dr.restore.progress import format_summary
 from dynamodb_dr.restore.report import RestoreReport
+from dynamodb_dr.restore.runner import SparkRunner
 
 logger = logging.getLogger("restore_job")
 
 EXIT_OK = 0
+"""Every table restored (statusCode 200)."""
 EXIT_FAILED = 1
+"""Some or all tables failed, or the restore could not run (statusCode 207 / 500)."""
 EXIT_BAD_INPUT = 2
+"""Bad arguments, or a backup date / table that does not exist (statusCode 400); nothing started."""
 
 
 def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
@@ -41,6 +49,10 @@ def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
         from pyspark import SparkConf
         from pyspark.sql import SparkSession
 
+        # Spark's Python workers must run this interpreter (its packages: botocore, isal), not
+        # whatever `python3` comes first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.appName("dynamodb-dr-restore")
         if not SparkConf().contains("spark.master"):
             builder = builder.master("local[*]")
@@ -53,42 +65,72 @@ def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
     return glue_context.spark_session, job, False
 
 
+def _failed_report(args: RestoreArgs | None, error: str, *, bad_input: bool) -> RestoreReport:
+    report = RestoreReport(
+        backup_date=None,
+        requested_date=args.backup_date if args else "",
+        environment=args.environment if args else None,
+        dry_run=args.dry_run if args else False,
+        bad_input=bad_input,
+    )
+    report.errors.append(error)
+    report.finish()
+    return report
+
+
+def _could_not_start(exc: BaseException) -> str:
+    """One line for a failure before any table started: no traceback, the cause and the fix."""
+    if isinstance(exc, DynamoDBDRError):
+        return str(exc)
+    if isinstance(exc, ClientError):
+        return f"the restore could not read what it needs ({describe(exc)})"
+    if type(exc).__name__ == "NoCredentialsError":
+        return (
+            "no AWS credentials found: run the job with an IAM role (Glue), or set AWS_PROFILE / "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (locally)"
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
 def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_seconds: float = 5.0) -> int:
+    """Parse, check on the driver, then run the stages on Spark; print the JSON report (stdout) and a
+    summary (stderr); return the exit code. Spark starts only once the driver's checks passed."""
     configure_json_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
+    args: RestoreArgs | None = None
     try:
         args = parse_args(argv)
-    except DynamoDBDRError as exc:
-        logger.error("bad job arguments", extra={"error": str(exc)})
-        print(json.dumps({"statusCode": 400, "errors": [str(exc)]}, indent=2))
+        run = check_restore(args, s3=make_client("s3"), dynamodb=make_client("dynamodb"))
+    except (ConfigError, BackupNotFoundError) as exc:
+        logger.error("restore not started: bad input", extra={"error": str(exc)})
+        print(_failed_report(args, str(exc), bad_input=True).to_json())
         return EXIT_BAD_INPUT
+    except (DynamoDBDRError, ClientError, BotoCoreError) as exc:
+        logger.error("restore could not start", extra={"error": _could_not_start(exc)})
+        print(_failed_report(args, _could_not_start(exc), bad_input=False).to_json())
+        return EXIT_FAILED
 
-    job, created = None, False
-    if spark is None:
-        spark, job, created = _spark_session(argv)
+    job = None
+    created = False
+
+    def start_spark() -> Any:
+        nonlocal job, created
+        session, job, created = _spark_session(argv)
+        return session
+
+    runner = SparkRunner(spark) if spark is not None else SparkRunner(factory=start_spark)
     try:
-        report = run_restore(
-            args,
-            spark=spark,
-            s3=make_client("s3"),
-            dynamodb=make_client("dynamodb"),
-            progress_seconds=progress_seconds,
-        )
-    except DynamoDBDRError as exc:
-        logger.error("restore could not start", extra={"error": str(exc)})
-        failed = RestoreReport(
-            backup_date=None,
-            requested_date=args.backup_date,
-            environment=args.environment,
-            dry_run=args.dry_run,
-        )
-        failed.errors.append(str(exc))
+        report = execute_restore(run, runner, progress_seconds=progress_seconds)
+    except Exception as exc:  # a failure outside any table's handling: still a report, never a traceback
+        logger.error("restore failed", extra={"error": _could_not_start(exc)}, exc_info=True)
+        failed = run.report
+        failed.errors.append(f"the restore stopped: {_could_not_start(exc)}")
         failed.finish()
         print(failed.to_json())
         return EXIT_FAILED
     finally:
         if created:
-            spark.stop()
+            runner.spark.stop()
     print(report.to_json())
     print(format_summary(report), file=sys.stderr)
     if job is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dynamodb_dr.aws_errors import MISSING_TABLE_CODES, THROTTLING_CODES, error_code, error_message
 from dynamodb_dr.backup_manifest import (
     BACKUP_TYPE,
     COMPLETED,
@@ -48,11 +49,6 @@ EXPORT_FORMAT = "DYNAMODB_JSON"
 MAX_PARALLEL_TABLES = 8
 """Tables handled at once. Each needs two quick API calls; AWS allows 300 exports in flight."""
 
-# Error codes DynamoDB answers when a call was throttled (after botocore's own retries).
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "RequestLimitExceeded", "ProvisionedThroughputExceededException"}
-)
-TABLE_MISSING_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
 STARTED_STATUSES = (IN_PROGRESS, COMPLETED)
 
 
@@ -217,7 +213,7 @@ def failure_advice(code: str, message: str, table_name: str, step: str) -> str:
             "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true "
             f"(or point_in_time_recovery {{ enabled = true }} in Terraform), then re-invoke the export Lambda. ({said})"
         )
-    if code in TABLE_MISSING_CODES:
+    if code in MISSING_TABLE_CODES:
         return (
             f"table {table_name} does not exist in this account and region. Create or restore it, or remove it "
             f"from DYNAMODB_TABLES (the Terraform variable that lists the tables to back up). ({said})"
@@ -251,8 +247,7 @@ def failure_advice(code: str, message: str, table_name: str, step: str) -> str:
 
 def _record_failure(entry: TableBackup, exc: ClientError | BotoCoreError, step: str) -> TableBackup:
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code") or "Unknown", error.get("Message") or str(exc)
+        code, message = error_code(exc) or "Unknown", error_message(exc)
     else:  # no answer at all (connection refused, timeout) after the client's retries
         code, message = type(exc).__name__, str(exc)
     entry.status = NOT_STARTED

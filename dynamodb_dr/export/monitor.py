@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dynamodb_dr.aws_errors import error_code, error_message
 from dynamodb_dr.backup_manifest import (
     BACKUP_IN_PROGRESS,
     COMPLETED,
@@ -56,19 +57,18 @@ def refresh_table(dynamodb: Any, s3: Any, bucket: str, entry: TableBackup) -> Ta
     try:
         description = dynamodb.describe_export(ExportArn=entry.export_arn)["ExportDescription"]
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code") or "Unknown"
+        code = error_code(exc) or "Unknown"
         if code in ("ExportNotFoundException", "ResourceNotFoundException"):
             refreshed.status = FAILED
             refreshed.failure_code = code
             refreshed.failure_message = (
-                f"DynamoDB does not know export {entry.export_arn} ({error.get('Message')}). Re-invoke the export "
+                f"DynamoDB does not know export {entry.export_arn} ({error_message(exc)}). Re-invoke the export "
                 f'Lambda with {{"backup_date": "..."}} for this date to start a new export of {entry.table_name}'
             )
         else:
             refreshed.failure_code = code
             refreshed.failure_message = (
-                f"DescribeExport failed with {code}: {error.get('Message')}; the export is still followed and the "
+                f"DescribeExport failed with {code}: {error_message(exc)}; the export is still followed and the "
                 "next monitor run asks again (grant dynamodb:DescribeExport if this is AccessDenied)"
             )
         return refreshed

@@ -1,16 +1,26 @@
-"""The restore job's arguments, parsed once into a frozen dataclass.
+"""The restore job's arguments, parsed once, strictly, into a frozen dataclass.
 
 Glue passes job arguments as ``--name value`` pairs and adds its own (``--JOB_NAME``, ``--TempDir``,
-``--job-bookmark-option`` ...), which are accepted and ignored. awsglue's ``getResolvedOptions``
-treats every named option as required, so this parser is used both in Glue and locally.
+``--job-bookmark-option`` ...), which are accepted and ignored (``GLUE_ARGUMENTS``). Any other name
+the job does not know is an error naming the closest known one: a typo such as ``--dry-run`` or
+``--tabels`` must never turn a rehearsal into a restore of every table. An argument given twice, or
+one of ours given an empty value, is an error too.
+
+Why not argparse or awsglue's ``getResolvedOptions``: ``getResolvedOptions`` treats every named
+option as required; argparse prefix-matches abbreviations, exits the process on an error (the job
+must answer with its JSON report instead) and has no notion of Glue's own arguments, whose values may
+be empty strings. The standard library's ``difflib`` suggests the fix.
+
 ``--BACKUP_BUCKET``, ``--ENVIRONMENT`` and ``--S3_EXPORTS_PREFIX`` fall back to the environment
 variables of the same names.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +29,11 @@ from dynamodb_dr.backup_manifest import parse_backup_date
 from dynamodb_dr.errors import ConfigError, ManifestError
 
 LATEST = "latest"
+BATCH_ITEMS = 25
+"""Items in one BatchWriteItem call (DynamoDB's limit)."""
+MIN_WRITE_RATE = BATCH_ITEMS / 60
+"""Items/s at which one batch waits a minute for its tokens: any lower budget is refused."""
+MIN_WRITE_RATE_TEXT = f"{math.ceil(MIN_WRITE_RATE * 100) / 100:g}"
 DEFAULT_MAX_WORKERS = 4
 MAX_MAX_WORKERS = 64
 
@@ -40,6 +55,52 @@ KNOWN = (
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
 )
+
+# Arguments AWS Glue itself passes or reads (Glue 5: "Using job parameters in AWS Glue jobs"), plus the
+# ones Glue adds to every run. Accepted and ignored.
+GLUE_ARGUMENTS = frozenset(
+    {
+        "JOB_NAME",
+        "JOB_ID",
+        "JOB_RUN_ID",
+        "TempDir",
+        "RedshiftTempDir",
+        "SECURITY_CONFIGURATION",
+        "additional-python-modules",
+        "python-modules-installer-option",
+        "auto-scale-within-microbatch",
+        "class",
+        "conf",
+        "datalake-formats",
+        "disable-proxy-v2",
+        "encryption-type",
+        "executor-cores",
+        "extra-files",
+        "extra-jars",
+        "extra-py-files",
+        "job-language",
+        "scriptLocation",
+        "spark-event-logs-path",
+        "user-jars-first",
+        "customer-driver-env-vars",
+        "customer-executor-env-vars",
+        "write-shuffle-files-to-s3",
+        "write-shuffle-spills-to-s3",
+        "shuffle-storage-path",
+        "glue-spark-ui",
+        "job-type",
+        "pip-install",
+        "python-version",
+        "root-log-level",
+    }
+)
+# Families of Glue arguments: --enable-*, --continuous-log-*, --job-bookmark-*, --auto-*, --glue-*.
+GLUE_ARGUMENT_PREFIXES = ("enable-", "continuous-log-", "job-bookmark-", "auto-", "glue-")
+
+
+def is_glue_argument(name: str) -> bool:
+    return name in GLUE_ARGUMENTS or name.startswith(GLUE_ARGUMENT_PREFIXES)
+
 
 USAGE = (
     "restore_job.py --backup_date YYYY-MM-DD|latest --BACKUP_BUCKET <bucket> [--ENVIRONMENT <name>] "
@@ -78,7 +139,8 @@ class RestoreArgs:
 
 def split_argv(argv: Sequence[str]) -> dict[str, str]:
     """``--name value`` / ``--name=value`` pairs; a ``--flag`` followed by another option or by
-    nothing gets the value ``"true"``. A bare word where an option is expected is an error."""
+    nothing gets the value ``"true"``. A bare word where an option is expected, or one of our
+    arguments given twice, is an error (which one would win is a guess the job does not make)."""
     values: dict[str, str] = {}
     i = 0
     while i < len(argv):
@@ -91,14 +153,67 @@ def split_argv(argv: Sequence[str]) -> dict[str, str]:
         if "=" in name:
             name, value = name.split("=", 1)
             i += 1
-        elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+        elif i + 1 < len(argv) and (not argv[i + 1].startswith("--") or _glue_value(name, argv[i + 1])):
             value = argv[i + 1]
             i += 2
         else:
             value = "true"
             i += 1
+        if name in values and not is_glue_argument(name):
+            raise ConfigError(
+                f"--{name} is given more than once ({values[name]!r} and {value!r}); give it once"
+            )
         values[name] = value
     return values
+
+
+def _glue_value(name: str, following: str) -> bool:
+    """Glue passes its own arguments as pairs, and a value may itself start with ``--``
+    (``--python-modules-installer-option --no-index``): it is a value unless it names an argument."""
+    if not is_glue_argument(name):
+        return False
+    after = following[2:].split("=", 1)[0]
+    return after not in KNOWN and not is_glue_argument(after)
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("-", "_").strip("_")
+
+
+def closest_known(name: str) -> str | None:
+    """The known argument a mistyped ``name`` most likely meant (``dry-run`` -> ``dry_run``)."""
+    by_normal = {_normalized(k): k for k in KNOWN}
+    if _normalized(name) in by_normal:
+        return by_normal[_normalized(name)]
+    match = difflib.get_close_matches(_normalized(name), list(by_normal), n=1, cutoff=0.6)
+    return by_normal[match[0]] if match else None
+
+
+def check_names(raw: Mapping[str, str], *, prefix: str = "--") -> None:
+    """Every name is ours or Glue's; anything else is an error that names the closest known one."""
+    unknown = [n for n in raw if n not in KNOWN and not is_glue_argument(n)]
+    if not unknown:
+        return
+    problems = []
+    for name in unknown:
+        guess = closest_known(name)
+        hint = f" (did you mean {prefix}{guess}?)" if guess else ""
+        problems.append(f"{prefix}{name}{hint}")
+    raise ConfigError(
+        f"unknown argument{'s' if len(problems) > 1 else ''} {', '.join(problems)}; nothing was started. "
+        f"Known arguments: {', '.join(prefix + k for k in KNOWN)}"
+    )
+
+
+def present(raw: Mapping[str, str], name: str) -> str | None:
+    """The value of one of our arguments, or None when it is absent. Given but empty is an error: an
+    unset shell variable (``--tables "$TABLES"``) must not silently mean "every table"."""
+    if name not in raw:
+        return None
+    value = raw[name].strip()
+    if not value:
+        raise ConfigError(f"--{name} is given with an empty value; give a value or leave --{name} out")
+    return value
 
 
 def parse_bool(value: str, *, name: str) -> bool:
@@ -178,9 +293,17 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
     env = os.environ if env is None else env
     raw = split_argv(argv)
 
-    date = raw.get("backup_date", "").strip()
+    check_names(raw)
+    date = (present(raw, "backup_date") or "") if "backup_date" in raw else ""
     if not date:
         raise ConfigError(f"--backup_date is required: YYYY-MM-DD or 'latest'. Usage: {USAGE}")
+    if not date.isascii():
+        odd = sorted({c for c in date if not c.isascii()})
+        names = ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in odd)
+        raise ConfigError(
+            f"--backup_date {date!r} contains characters other than ASCII digits and '-': {names}; "
+            "type the date with the digits 0-9, e.g. --backup_date 2026-01-31"
+        )
     if date.lower() == LATEST:
         date = LATEST
     else:
@@ -189,23 +312,24 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
         except ManifestError as exc:
             raise ConfigError(f"{exc}. Usage: --backup_date 2026-01-31 or --backup_date latest") from exc
 
-    bucket_value = (raw.get(config.BACKUP_BUCKET) or env.get(config.BACKUP_BUCKET) or "").strip()
+    bucket_value = (present(raw, config.BACKUP_BUCKET) or env.get(config.BACKUP_BUCKET) or "").strip()
     if not bucket_value:
         raise ConfigError(
             f"--{config.BACKUP_BUCKET} is missing (and environment variable {config.BACKUP_BUCKET} is not set); "
             "expected the S3 bucket that holds the backups, e.g. --BACKUP_BUCKET my-dynamodb-backups"
         )
     bucket = config.parse_bucket(bucket_value, source=f"--{config.BACKUP_BUCKET}")
-    environment = (raw.get(config.ENVIRONMENT) or env.get(config.ENVIRONMENT) or "").strip() or None
+    environment = (present(raw, config.ENVIRONMENT) or env.get(config.ENVIRONMENT) or "").strip() or None
     prefix = config.parse_prefix(
-        raw.get(config.S3_EXPORTS_PREFIX)
+        present(raw, config.S3_EXPORTS_PREFIX)
         or env.get(config.S3_EXPORTS_PREFIX)
         or config.DEFAULT_EXPORTS_PREFIX,
         source=f"--{config.S3_EXPORTS_PREFIX}",
     )
 
-    tables = parse_tables(raw["tables"], name="tables") if raw.get("tables", "").strip() else None
-    targets = parse_target_tables(raw["target_tables"]) if raw.get("target_tables", "").strip() else ()
+    tables_value, targets_value = present(raw, "tables"), present(raw, "target_tables")
+    tables = parse_tables(tables_value, name="tables") if tables_value is not None else None
+    targets = parse_target_tables(targets_value) if targets_value is not None else ()
     if tables is not None:
         outside = [s for s, _ in targets if s not in tables]
         if outside:
@@ -214,6 +338,12 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
                 "add them to --tables or drop them from --target_tables"
             )
 
+    def flag(name: str, default: bool) -> bool:
+        value = present(raw, name)
+        return default if value is None else parse_bool(value, name=name)
+
+    workers = present(raw, "max_workers")
+    max_rate, percent = present(raw, "max_write_rate"), present(raw, "write_rate_percent")
     return RestoreArgs(
         backup_date=date,
         backup_bucket=bucket,
@@ -221,28 +351,43 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
         exports_prefix=prefix,
         tables=tables,
         target_tables=targets,
-        dry_run=parse_bool(raw.get("dry_run", "false"), name="dry_run"),
-        clear_existing_data=parse_bool(raw.get("clear_existing_data", "false"), name="clear_existing_data"),
-        create_missing_tables=parse_bool(
-            raw.get("create_missing_tables", "false"), name="create_missing_tables"
-        ),
-        max_workers=parse_int(
-            raw.get("max_workers", str(DEFAULT_MAX_WORKERS)), name="max_workers", low=1, high=MAX_MAX_WORKERS
+        dry_run=flag("dry_run", False),
+        clear_existing_data=flag("clear_existing_data", False),
+        create_missing_tables=flag("create_missing_tables", False),
+        max_workers=(
+            parse_int(workers, name="max_workers", low=1, high=MAX_MAX_WORKERS)
+            if workers
+            else DEFAULT_MAX_WORKERS
         ),
         max_write_rate=(
-            parse_rate(raw["max_write_rate"], name="max_write_rate", example="1000 (items/s per table)")
-            if raw.get("max_write_rate", "").strip()
+            check_useful_rate(
+                parse_rate(max_rate, name="max_write_rate", example="1000 (items/s per table)"),
+                what=f"--max_write_rate {max_rate}",
+            )
+            if max_rate is not None
             else None
         ),
         write_rate_percent=(
             parse_rate(
-                raw["write_rate_percent"],
+                percent,
                 name="write_rate_percent",
                 high=100,
                 example="50 (percent of each target table's write capacity)",
             )
-            if raw.get("write_rate_percent", "").strip()
+            if percent is not None
             else None
         ),
-        resume=parse_bool(raw.get("resume", "true"), name="resume"),
+        resume=flag("resume", True),
     )
+
+
+def check_useful_rate(rate: float, *, what: str) -> float:
+    """A write budget so low that one batch would wait longer than a minute for its tokens writes
+    nothing visible for minutes and gives no ETA: refuse it, naming the smallest useful value."""
+    if rate < MIN_WRITE_RATE:
+        raise ConfigError(
+            f"{what} is too low: one batch of {BATCH_ITEMS} items would wait {BATCH_ITEMS / rate:,.0f} s for it; "
+            f"the smallest useful write rate is {MIN_WRITE_RATE_TEXT} items/s (one batch a minute), "
+            f"e.g. --max_write_rate {MIN_WRITE_RATE_TEXT}"
+        )
+    return rate

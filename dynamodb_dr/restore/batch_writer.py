@@ -546,7 +546,7 @@ class WritePipeline:
             self.close()
         if self.errors:
             first = self.errors[0]
-            first.items_written = self.written  # type: ignore[attr-defined]
+            first.items_written = self.written
             first.failed_items = sum(e.failed_items for e in self.errors)
             raise first
         return self.written

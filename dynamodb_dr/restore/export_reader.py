@@ -20,8 +20,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_condition_failed, is_missing_object
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore import inflate, malloc
+from dynamodb_dr.restore.item_rules import ItemRules, line_problem
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read from S3 / the spool file at a time."""
@@ -80,14 +82,13 @@ def _get_object(s3: Any, bucket: str, key: str, what: str, if_match: str | None 
     try:
         return s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if if_match and code in ("PreconditionFailed", "412"):
+        if if_match and is_condition_failed(exc):
             raise ExportDataError(
                 f"{what} s3://{bucket}/{key} changed after the validation stage checked it (ETag {if_match} "
                 "no longer matches); nothing more is read from it. Find out what is writing into the backup "
                 "bucket, then re-run the restore."
             ) from exc
-        if code in ("NoSuchKey", "404", "NotFound"):
+        if is_missing_object(exc):
             raise ExportDataError(
                 f"{what} s3://{bucket}/{key} does not exist; the export is incomplete or was deleted. "
                 "Restore another backup date."
@@ -356,12 +357,30 @@ def count_mismatch(data_file: DataFile, export_arn: str, items: int) -> ExportDa
 
 
 def validate_data_file(
-    s3: Any, bucket: str, data_file: DataFile, export_arn: str, spool_dir: str | None = None
+    s3: Any,
+    bucket: str,
+    data_file: DataFile,
+    export_arn: str,
+    spool_dir: str | None = None,
+    *,
+    rules: ItemRules | None = None,
 ) -> FileCheck:
-    """Stream one data file end to end: MD5, gzip integrity, line shape and item count."""
+    """Stream one data file end to end: MD5, gzip integrity, line shape and item count, and with
+    ``rules`` every item as DynamoDB would check it (``item_rules``)."""
     malloc.tune_for_streaming()
     with _spool(s3, bucket, data_file, export_arn, spool_dir, None) as (path, size, etag):
-        items = sum(len(batch) for batch in iter_batches(path, data_file, export_arn, size=1000))
+        items = 0
+        for batch in iter_batches(path, data_file, export_arn, size=1000):
+            if rules is not None:
+                for number, line in enumerate(batch, start=items + 1):
+                    problem = line_problem(line, rules)
+                    if problem:
+                        raise ExportDataError(
+                            f"data file {data_file.key} of export {export_arn}: line {number} {problem}. "
+                            "DynamoDB would refuse it, so nothing is written to this table; fix the line "
+                            "(or the target table's definition), or restore another backup date."
+                        )
+            items += len(batch)
     if items != data_file.item_count:
         raise count_mismatch(data_file, export_arn, items)
     return FileCheck(key=data_file.key, items=items, compressed_bytes=size, etag=etag)

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_missing_table
 from dynamodb_dr.backup_manifest import (
     COMPLETED,
     StoredManifest,
@@ -16,6 +17,7 @@ from dynamodb_dr.backup_manifest import (
 )
 from dynamodb_dr.errors import ConfigError, ManifestError, TargetTableError
 from dynamodb_dr.restore.args import LATEST, RestoreArgs
+from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.tables import describe_key_schema, key_schema_signature
 
 
@@ -31,11 +33,16 @@ class TargetState:
     exists: bool
     """False: the target is missing and will be created (``--create_missing_tables``)."""
     key_names: tuple[str, ...]
+    rules: ItemRules
+    """What DynamoDB will check on every item written to it: the live target's keys and indexes, or
+    the recorded definition's when it is to be created."""
 
 
-def resolve_backup(s3: Any, args: RestoreArgs) -> StoredManifest:
+def resolve_backup(s3: Any, args: RestoreArgs, *, warnings: list[str] | None = None) -> StoredManifest:
+    """The manifest of the date asked for, or for ``latest`` the newest readable COMPLETE one (each
+    unreadable manifest passed over is named in ``warnings``)."""
     if args.backup_date == LATEST:
-        return find_latest_complete(s3, args.backup_bucket, args.exports_prefix)
+        return find_latest_complete(s3, args.backup_bucket, args.exports_prefix, skipped=warnings)
     return read_manifest(s3, args.backup_bucket, args.exports_prefix, args.backup_date)
 
 
@@ -84,7 +91,7 @@ def _describe(dynamodb: Any, table: str) -> dict[str, Any] | None:
     try:
         return dynamodb.describe_table(TableName=table)["Table"]
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if is_missing_table(exc):
             return None
         raise
 
@@ -99,7 +106,7 @@ def check_target(
     table = _describe(dynamodb, selection.target)
     if table is None:
         if create_missing:
-            return TargetState(exists=False, key_names=key_names)
+            return TargetState(exists=False, key_names=key_names, rules=ItemRules.from_table(definition))
         raise TargetTableError(
             f"target table {selection.target} (restore of {selection.source}) does not exist; create it with key "
             f"schema {describe_key_schema(expected)}, or pass --create_missing_tables true"
@@ -116,4 +123,4 @@ def check_target(
             f"{selection.source} has {describe_key_schema(expected)}; restore into a table with the backup's keys "
             "(e.g. --target_tables with --create_missing_tables)"
         )
-    return TargetState(exists=True, key_names=key_names)
+    return TargetState(exists=True, key_names=key_names, rules=ItemRules.from_table(table))

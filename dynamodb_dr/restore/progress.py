@@ -156,4 +156,10 @@ def format_summary(report: RestoreReport) -> str:
     title = (
         f"restore of backup {report.backup_date or report.requested_date}: statusCode {report.status_code}"
     )
+    # What each failed table holds now, and how to put back what was there before the restore.
+    for name, r in report.tables.items():
+        if r.failed:
+            lines.append(f"{name}: target {r.target_table} is {r.target_state}")
+            if r.restore_backup_command:
+                lines.append(f"  safety backup {r.backup_arn}; restore it with: {r.restore_backup_command}")
     return "\n".join([title, *lines])

@@ -46,11 +46,19 @@ class TableResult:
     seconds: float = 0.0
     created: bool = False
     would_create: bool = False
-    would_clear: bool = False
-    """Dry run with --clear_existing_data: the target would be backed up, then emptied."""
-    cleared_items: int | None = None
+    would_remove_extras: bool = False
+    """Dry run with --clear_existing_data: the target would be backed up, written, then the items
+    whose keys are not in the backup removed."""
+    extras_removed: int | None = None
+    """--clear_existing_data: items whose keys are not in the backup, deleted after every write."""
     backup_arn: str | None = None
+    """The safety backup of the target, taken before anything was written (--clear_existing_data)."""
     backup_status: str | None = None
+    target_state: str = "untouched"
+    """What the target holds now because of this restore: untouched, created, partly written (n of m
+    items), written, extras not removed, restored (see ``describe_state``)."""
+    restore_backup_command: str | None = None
+    """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -76,9 +84,13 @@ class RestoreReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report_key: str | None = None
+    bad_input: bool = False
+    """The restore did not start: bad arguments, or a backup date / table that does not exist."""
 
     @property
     def status_code(self) -> int:
+        if self.bad_input:
+            return 400
         results = list(self.tables.values())
         if self.errors or not results or all(r.failed for r in results):
             return 500

@@ -50,6 +50,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_missing_object
 from dynamodb_dr.backup_manifest import utc_now_iso
 from dynamodb_dr.restore.export_reader import DataFile
 
@@ -120,19 +121,11 @@ class TableProgress:
     resumed: bool = False
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _missing(exc: ClientError) -> bool:
-    return _code(exc) in ("NoSuchKey", "404", "NotFound")
-
-
 def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
     try:
         body = s3.get_object(Bucket=location.bucket, Key=location.state_key)["Body"].read()
     except ClientError as exc:
-        if _missing(exc):
+        if is_missing_object(exc):
             return None
         raise
     try:
@@ -299,7 +292,7 @@ class LiveProgress:
         try:
             body = json.loads(self.s3.get_object(Bucket=self.location.bucket, Key=key)["Body"].read())
         except ClientError as exc:
-            if _missing(exc):  # deleted since the listing
+            if is_missing_object(exc):  # deleted since the listing
                 return 0
             raise
         except ValueError:

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.errors import TargetTableError, WriteError
 from dynamodb_dr.tables import create_table_request
 
@@ -20,11 +21,6 @@ logger = logging.getLogger(__name__)
 
 SCAN_SEGMENTS = 4
 DELETE_BATCH = 25
-
-
-def _message(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
 
 
 def create_target(
@@ -35,7 +31,7 @@ def create_target(
         dynamodb.create_table(**create_table_request(table_name, definition))
     except ClientError as exc:
         raise TargetTableError(
-            f"could not create target table {table_name} from the backup's definition ({_message(exc)}); "
+            f"could not create target table {table_name} from the backup's definition ({describe(exc)}); "
             "create it yourself with the backup's key schema and run again without --create_missing_tables"
         ) from exc
     delay = 2 if wait_seconds >= 60 else 1
@@ -58,7 +54,7 @@ def enable_pitr(dynamodb: Any, table_name: str) -> None:
         )
     except ClientError as exc:
         raise TargetTableError(
-            f"restored table {table_name} but could not turn point-in-time recovery on ({_message(exc)}); "
+            f"restored table {table_name} but could not turn point-in-time recovery on ({describe(exc)}); "
             f"turn it on with: aws dynamodb update-continuous-backups --table-name {table_name} "
             "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
         ) from exc
@@ -81,7 +77,7 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
         ]
     except ClientError as exc:
         raise TargetTableError(
-            f"could not back up target table {table_name} before clearing it ({_message(exc)}); nothing was "
+            f"could not back up target table {table_name} before clearing it ({describe(exc)}); nothing was "
             "cleared or written. Fix the cause (permissions dynamodb:CreateBackup, backup quota) and run again, "
             "or run without --clear_existing_data"
         ) from exc
@@ -98,7 +94,8 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
     return details
 
 
-def _delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], deadline: float) -> int:
+def delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], deadline: float) -> int:
+    """Delete up to 25 items by key, re-sending ``UnprocessedItems`` with backoff until ``deadline``."""
     requests = [{"DeleteRequest": {"Key": k}} for k in keys]
     attempt = 0
     while requests:
@@ -109,7 +106,7 @@ def _delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], dea
             if time.monotonic() + delay >= deadline:
                 raise WriteError(
                     f"{len(requests)} items of table {table_name} could not be deleted before the deadline; "
-                    "the table is only partly cleared. Run the restore again.",
+                    "they are still in the table. Run the restore again.",
                     failed_items=len(requests),
                 )
             time.sleep(delay)
@@ -178,7 +175,7 @@ def clear_table(
                 )
                 keys = [k for segment_keys, _ in scans for k in segment_keys]
                 chunks = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
-                deleted += sum(pool.map(lambda c: _delete_keys(dynamodb, table_name, c, deadline), chunks))
+                deleted += sum(pool.map(lambda c: delete_keys(dynamodb, table_name, c, deadline), chunks))
                 if all(finished for _, finished in scans):
                     break
                 if time.monotonic() >= deadline:
@@ -188,7 +185,7 @@ def clear_table(
                     )
     except ClientError as exc:
         raise WriteError(
-            f"clearing target table {table_name} failed ({_message(exc)}); it may be partly cleared (its backup "
+            f"clearing target table {table_name} failed ({describe(exc)}); it may be partly cleared (its backup "
             "was taken first). Run the restore again."
         ) from exc
     logger.info("cleared target table", extra={"table": table_name, "deleted_items": deleted})

@@ -2,7 +2,7 @@
 
 A task gets a small ``FileTask`` descriptor, builds its own clients (botocore clients are not
 picklable) and its own ``AdaptiveRateLimiter`` with its share of the table's write budget
-(``write_rate``, items/s), and returns a plain dict. After a file is written in full (and its item
+(``write_rate``, items/s), and returns a frozen ``FileCheck`` / ``FileWrite``. After a file is written in full (and its item
 count checked) the task writes the file's resume marker (``resume.write_marker``). Errors are caught and returned, never raised: a failed file
 fails its table, and the driver reports it; Spark does not retry it blindly.
 """
@@ -27,6 +27,7 @@ from dynamodb_dr.restore.export_reader import (
     spooled,
     validate_data_file,
 )
+from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import LIVE_SECONDS, ProgressLocation, write_live, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
@@ -54,6 +55,9 @@ class FileTask:
     version only (If-Match) and does not hash it again."""
     live_seconds: float = LIVE_SECONDS
     """How often the task records the items written so far in the file (``resume.write_live``)."""
+    rules: ItemRules | None = None
+    """What DynamoDB checks on every item of the target (keys, index keys, size): the validation
+    stage checks each line against it."""
 
 
 @dataclass(frozen=True)
@@ -125,43 +129,72 @@ def write_data_file(
 # --- Spark task functions -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FileCheck:
+    """What the validation stage found in one data file."""
+
+    source: str
+    key: str
+    ok: bool
+    items: int = 0
+    bytes: int = 0
+    etag: str | None = None
+    """The ETag of the version checked (the write stage reads that version only)."""
+    inflate: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    """What the write stage did with one data file."""
+
+    source: str
+    key: str
+    ok: bool
+    items_read: int = 0
+    items_written: int = 0
+    bytes: int = 0
+    failed_items: int = 0
+    """Items of the file not written: those of failed batches and those never read."""
+    throttle_events: int = 0
+    final_rate: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
 def _error(exc: BaseException) -> str:
     if isinstance(exc, DynamoDBDRError):
         return str(exc)
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def validate_task(task: FileTask) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "source": task.source,
-        "key": task.data_file.key,
-        "ok": False,
-        "items": 0,
-        "bytes": 0,
-        "inflate": inflate.ENGINE,
-    }
+def validate_task(task: FileTask) -> FileCheck:
     try:
-        check = validate_data_file(make_client("s3"), task.bucket, task.data_file, task.export_arn)
-        result.update(ok=True, items=check.items, bytes=check.compressed_bytes, etag=check.etag)
+        check = validate_data_file(
+            make_client("s3"), task.bucket, task.data_file, task.export_arn, rules=task.rules
+        )
     except Exception as exc:  # reported per file; the table fails, others go on
-        result["error"] = _error(exc)
-    return result
+        return FileCheck(task.source, task.data_file.key, False, inflate=inflate.ENGINE, error=_error(exc))
+    return FileCheck(
+        task.source,
+        task.data_file.key,
+        True,
+        items=check.items,
+        bytes=check.compressed_bytes,
+        etag=check.etag,
+        inflate=inflate.ENGINE,
+    )
 
 
-def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | None = None) -> dict[str, Any]:
-    """Write one data file. ``counts`` is a Spark accumulator of ``{target: [files, items]}``
+def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | None = None) -> FileWrite:
+    """Write one data file. ``counts`` is an accumulator of ``{target: [files, items]}``
     (``progress.TABLE_COUNTS``) that the driver's progress log reads."""
     started = time.monotonic()
-    result: dict[str, Any] = {
-        "source": task.source,
-        "key": task.data_file.key,
-        "ok": False,
-        "items_read": 0,
-        "items_written": 0,
-        "bytes": 0,
-        "failed_items": 0,
-        "throttle_events": 0,
-    }
+    warnings: list[str] = []
+    progress_warned = False
+    ok, error = False, None
+    items_read = items_written = compressed = failed_items = 0
     limiter = rate_limiter
     if limiter is None and task.write_rate is not None:
         limiter = AdaptiveRateLimiter(task.write_rate, burst_seconds=BURST_SECONDS)
@@ -180,20 +213,20 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
             try:
                 write_marker(s3, task.progress, key, items, task.run_id)
             except Exception as exc:  # the items are written; only resuming would write this file again
-                result["warning"] = (
+                warnings.append(
                     f"data file {key} was written but its resume marker could not be stored ({_error(exc)}); "
                     "a resumed run would write it again (puts are idempotent)"
                 )
 
         def live(items: int) -> None:
+            nonlocal progress_warned
             assert task.progress is not None
             try:
                 write_live(s3, task.progress, task.data_file.key, items, task.run_id)
             except Exception as exc:  # progress only: the restore goes on, the driver's log lags
-                if "progress_warning" not in result:
-                    result["progress_warning"] = (
-                        f"could not record progress of {task.data_file.key}: {_error(exc)}"
-                    )
+                if not progress_warned:
+                    progress_warned = True
+                    warnings.append(f"could not record progress of {task.data_file.key}: {_error(exc)}")
                     logger.warning(
                         "could not record progress",
                         extra={"data_file": task.data_file.key, "error": _error(exc)},
@@ -212,21 +245,34 @@ def write_task(task: FileTask, counts: Any = None, rate_limiter: RateLimiter | N
             on_progress=live if task.progress is not None else None,
             progress_seconds=task.live_seconds,
         )
-        result.update(
-            ok=True, items_read=done.items_read, items_written=done.items_written, bytes=done.compressed_bytes
+        ok, items_read, items_written, compressed = (
+            True,
+            done.items_read,
+            done.items_written,
+            done.compressed_bytes,
         )
     except WriteError as exc:
-        written = getattr(exc, "items_written", 0)
-        # Items of this file not written: those of the failed batches and those never read.
-        result.update(
-            error=_error(exc), items_written=written, failed_items=task.data_file.item_count - written
-        )
+        items_written = exc.items_written
+        error, failed_items = _error(exc), task.data_file.item_count - items_written
     except Exception as exc:  # reported per file; the table fails, others go on
-        result.update(error=_error(exc), failed_items=task.data_file.item_count)
-    result["seconds"] = round(time.monotonic() - started, 3)
+        error, failed_items = _error(exc), task.data_file.item_count
+    throttle_events, final_rate = 0, None
     if isinstance(limiter, AdaptiveRateLimiter):
         stats = limiter.stats()
-        result.update(throttle_events=stats.throttle_events, final_rate=round(stats.rate, 1))
+        throttle_events, final_rate = stats.throttle_events, round(stats.rate, 1)
     if counts is not None:
-        counts.add({task.target: [1, result["items_written"]]})
-    return result
+        counts.add({task.target: [1, items_written]})
+    return FileWrite(
+        source=task.source,
+        key=task.data_file.key,
+        ok=ok,
+        items_read=items_read,
+        items_written=items_written,
+        bytes=compressed,
+        failed_items=failed_items,
+        throttle_events=throttle_events,
+        final_rate=final_rate,
+        seconds=round(time.monotonic() - started, 3),
+        error=error,
+        warnings=tuple(warnings),
+    )

@@ -30,7 +30,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from dynamodb_dr.restore.args import RestoreArgs
+from dynamodb_dr.restore.args import MIN_WRITE_RATE, RestoreArgs, check_useful_rate
 from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS
 from dynamodb_dr.restore.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
 
@@ -72,17 +72,27 @@ def table_budget(
     if args.write_rate_percent is not None:
         if describe_table_response is None:
             raise ValueError("write_rate_percent needs the target's DescribeTable response")
+        from_capacity = capacity_budget(
+            describe_table_response, args.write_rate_percent, wcu_per_item=write_units_per_item
+        )
+        table = describe_table_response.get("Table", {}).get("TableName", "the target")
         budgets.append(
-            capacity_budget(
-                describe_table_response, args.write_rate_percent, wcu_per_item=write_units_per_item
+            check_useful_rate(
+                from_capacity,
+                what=f"--write_rate_percent {args.write_rate_percent:g} of {table}'s write capacity "
+                f"({from_capacity:.3g} items/s)",
             )
         )
     return min(budgets) if budgets else float(DEFAULT_ON_DEMAND_WRITE_UNITS)
 
 
-def concurrent_writers(files_to_write: int, slots: int) -> int:
-    """Tasks of one table that can run at once."""
-    return max(0, min(files_to_write, slots))
+def concurrent_writers(files_to_write: int, slots: int, budget: float | None = None) -> int:
+    """Tasks of one table that write at once: one per file still to write, at most the cluster's
+    slots, and no more than leaves each at least ``MIN_WRITE_RATE`` (a batch a minute) of the budget."""
+    writers = max(0, min(files_to_write, slots))
+    if budget is not None:
+        writers = min(writers, max(1, math.floor(budget / MIN_WRITE_RATE)))
+    return writers
 
 
 def task_ceiling(

@@ -206,7 +206,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(clients, capsys, sp
     assert list(scan_all(ddb, "users")) == [("added-later",)]  # not written, not cleared
     assert ddb.list_backups(TableName="users")["BackupSummaries"] == []
     assert "orders" not in ddb.list_tables()["TableNames"]
-    assert report["tables"]["users"]["would_clear"] is True
+    assert report["tables"]["users"]["would_remove_extras"] is True
     assert (
         report["tables"]["users"]["status"] == "VALIDATED" and report["tables"]["users"]["would_write"] == 8
     )
@@ -238,7 +238,8 @@ def test_clear_existing_backs_up_first_then_replaces_the_contents(clients, capsy
     result = report["tables"]["users"]
     backups = ddb.list_backups(TableName="users")["BackupSummaries"]
     assert [b["BackupArn"] for b in backups] == [result["backup_arn"]]
-    assert result["backup_status"] in ("CREATING", "AVAILABLE") and result["cleared_items"] == 70
+    # Only the 40 items whose keys are not in the backup are deleted; k0 is overwritten, not deleted.
+    assert result["backup_status"] in ("CREATING", "AVAILABLE") and result["extras_removed"] == 40
     assert_same_items(ddb, "users", users)
 
 
@@ -295,7 +296,7 @@ def test_bad_arguments_and_missing_backups_are_clear_errors(clients, capsys, spa
     assert code == 2 and "'2026-13-01' is not a real calendar date" in report["errors"][0]
 
     code, report = run_job(capsys, spark, "--backup_date", "2026-01-01")
-    assert code == 1 and report["statusCode"] == 500
+    assert code == 2 and report["statusCode"] == 400
     assert (
         f"no backup manifest for 2026-01-01: s3://{BUCKET}/{PREFIX}/2026-01-01/manifest.json"
         in report["errors"][0]
@@ -306,21 +307,22 @@ def test_bad_arguments_and_missing_backups_are_clear_errors(clients, capsys, spa
     make_backup(ddb, s3, BUCKET, ["users"], "2026-01-10", statuses={"users": "FAILED"})
     code, report = run_job(capsys, spark, "--backup_date", "latest")
     assert (
-        code == 1 and "'latest' asks for the newest COMPLETE backup and there is none" in report["errors"][0]
+        code == 2 and "'latest' asks for the newest COMPLETE backup and there is none" in report["errors"][0]
     )
     assert "2026-01-10 (FAILED)" in report["errors"][0]
 
     make_backup(ddb, s3, BUCKET, ["users"], DATE)
     code, report = run_job(capsys, spark, "--backup_date", DATE, "--tables", "users,nosuchtable")
     assert (
-        code == 1
+        code == 2
+        and report["statusCode"] == 400
         and "table(s) nosuchtable are not in the backup of 2026-01-15; it holds: users" in report["errors"][0]
     )
 
     # A backup date whose export exists but whose manifest was deleted.
     s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{DATE}/manifest.json")
     code, report = run_job(capsys, spark, "--backup_date", DATE)
-    assert code == 1 and f"no backup manifest for {DATE}" in report["errors"][0]
+    assert code == 2 and f"no backup manifest for {DATE}" in report["errors"][0]
 
 
 def _overwrite(s3, key: str, data: bytes, manifest_files_key: str | None = None) -> None:

@@ -6,8 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from terraform_model import ROOT, TfModule, first_block, module, reference, unquote
+from terraform_model import (
+    ROOT,
+    ModuleCall,
+    Statement,
+    TfModule,
+    blocks,
+    first_block,
+    module,
+    reference,
+    role_policy,
+    unquote,
+)
 
 
 @dataclass(frozen=True)
@@ -16,11 +28,12 @@ class Component:
     entry: str
     """The handler or Glue script, relative to the repository root."""
     module: str
-    """Terraform module under infra/modules/."""
-    role: str
-    """aws_iam_role resource name in that module."""
-    function: str | None = None
-    """aws_lambda_function resource name (Lambdas)."""
+    """Terraform module under infra/modules/ that deploys it."""
+    lambda_call: str | None = None
+    """Lambdas: its ``module "<name>"`` call of modules/lambda_function in that module, which makes
+    the function, its role, log group and Errors alarm."""
+    role: str | None = None
+    """The Glue job: aws_iam_role resource name in that module."""
     glue_job: str | None = None
     """aws_glue_job resource name (the Glue job)."""
     artifact: str = ""
@@ -33,8 +46,49 @@ class Component:
         return module(self.module)
 
     @property
+    def call(self) -> ModuleCall | None:
+        """The lambda_function call, whose arguments give that module's variables their values."""
+        return ModuleCall(self.tf, self.lambda_call) if self.lambda_call else None
+
+    @property
+    def role_module(self) -> TfModule:
+        """The module holding the component's role (modules/lambda_function for a Lambda)."""
+        return self.call.module if self.call else self.tf
+
+    @property
+    def role_name(self) -> str:
+        if self.call:
+            return only(self.role_module.resources("aws_iam_role"), "aws_iam_role", self.role_module)
+        assert self.role, f"{self.name}: a component is a Lambda (lambda_call) or names its role"
+        return self.role
+
+    @property
+    def function(self) -> dict[str, Any]:
+        """The aws_lambda_function body (Lambdas), its variables bound with ``self.call.bind``."""
+        assert self.call, f"{self.name} is not a Lambda"
+        functions = self.role_module.resources("aws_lambda_function")
+        return functions[only(functions, "aws_lambda_function", self.role_module)]
+
+    def role_statements(self) -> list[Statement]:
+        """Every statement of the role's inline policies, the caller's policy document included."""
+        return role_policy(self.role_module, self.role_name, self.call)
+
+    @property
+    def where(self) -> str:
+        if self.call:
+            return (
+                f"{self.call} (aws_iam_role.{self.role_name} of infra/modules/{self.role_module.path.name})"
+            )
+        return f"aws_iam_role.{self.role_name} in infra/modules/{self.module}"
+
+    @property
     def entry_path(self) -> Path:
         return ROOT / self.entry
+
+
+def only(found: dict[str, Any], kind: str, tf: TfModule) -> str:
+    assert len(found) == 1, f"infra/modules/{tf.path.name} must hold exactly one {kind}, has {sorted(found)}"
+    return next(iter(found))
 
 
 COMPONENTS = (
@@ -42,8 +96,7 @@ COMPONENTS = (
         name="export_backup",
         entry="lambdas/export_backup/handler.py",
         module="export_backup",
-        role="export",
-        function="export",
+        lambda_call="export",
         artifact="lambda/export_backup.zip",
         artifact_argument="export_package_path",
     ),
@@ -51,8 +104,7 @@ COMPONENTS = (
         name="export_monitor",
         entry="lambdas/export_monitor/handler.py",
         module="export_backup",
-        role="monitor",
-        function="monitor",
+        lambda_call="monitor",
         artifact="lambda/export_monitor.zip",
         artifact_argument="monitor_package_path",
     ),
@@ -69,8 +121,7 @@ COMPONENTS = (
         name="stream_recovery",
         entry="lambdas/stream_recovery/handler.py",
         module="stream_recovery",
-        role="stream_recovery",
-        function="stream_recovery",
+        lambda_call="function",
         artifact="lambda/stream_recovery.zip",
         artifact_argument="package_path",
     ),
@@ -175,8 +226,9 @@ def platform_actions(component: Component) -> dict[str, str]:
     feature makes its grant an unused one."""
     tf = component.tf
     out: dict[str, str] = {}
-    if component.function:
-        fn = tf.resources("aws_lambda_function")[component.function]
+    if component.call:
+        call, lambda_module = component.call, component.role_module
+        fn = component.function
         out["logs:CreateLogStream"] = (
             "the Lambda runtime writes the function's logs (log group created by Terraform)"
         )
@@ -185,16 +237,16 @@ def platform_actions(component: Component) -> dict[str, str]:
         if tracing and unquote(tracing.get("mode")) == "Active":
             out["xray:PutTraceSegments"] = "tracing_config mode Active"
             out["xray:PutTelemetryRecords"] = "tracing_config mode Active"
-        if fn.get("kms_key_arn"):
+        if call.bind(fn.get("kms_key_arn")) is not None:
             out["kms:Decrypt"] = (
                 "environment variables encrypted with kms_key_arn are decrypted with the role"
             )
-        if first_block(fn, "dead_letter_config"):
+        if blocks(lambda_module, fn, "dead_letter_config", call):
             out["sqs:SendMessage"] = (
                 "dead_letter_config: failed asynchronous invocations are sent with the role"
             )
         for mapping in tf.resources("aws_lambda_event_source_mapping").values():
-            if reference(mapping["function_name"])[1] != component.function:
+            if reference(mapping["function_name"]) != ("module", component.lambda_call):
                 continue
             if "stream_arn" in str(mapping.get("event_source_arn")):
                 for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"):

@@ -1,5 +1,6 @@
-"""Reading infra/ with python-hcl2: resources, data sources, locals and IAM policy documents of a
-module, with HCL's string quoting removed."""
+"""Reading infra/ with python-hcl2: resources, data sources, locals, module calls and IAM policy
+documents of a module, with HCL's string quoting removed. A module called by another (the internal
+modules/lambda_function) is read for one call: its variables take the values that call passes."""
 
 from __future__ import annotations
 
@@ -90,11 +91,52 @@ def module(name: str) -> TfModule:
     return TfModule(MODULES / name)
 
 
-REF_RE = re.compile(r"^\$\{(?:data\.)?(?P<type>[a-z0-9_]+)\.(?P<name>[a-z0-9_]+)(?:\.[a-z_]+)?\}$")
+VAR_RE = re.compile(r"^\$\{var\.(?P<name>[a-z0-9_]+)\}$")
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """``module "<name>" { source = ... }`` in ``caller``: the called module, and what the call passes."""
+
+    caller: TfModule
+    name: str
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        calls = self.caller.module_calls()
+        assert self.name in calls, f"infra/modules/{self.caller.path.name} has no module {self.name!r}"
+        return calls[self.name]
+
+    @property
+    def module(self) -> TfModule:
+        return TfModule((self.caller.path / unquote(self.arguments["source"])).resolve())
+
+    def bind(self, expression: Any) -> Any:
+        """``${var.x}`` of the called module -> the expression the call passes for x (in the caller's
+        scope), or the variable's default when it passes none. Anything else stays as it is."""
+        match = VAR_RE.match(expression) if isinstance(expression, str) else None
+        if not match:
+            return expression
+        if match["name"] in self.arguments:
+            return self.arguments[match["name"]]
+        variable = self.module.variables()[match["name"]]
+        assert "default" in variable, (
+            f"module.{self.name} in infra/modules/{self.caller.path.name} does not set {match['name']}"
+        )
+        return variable["default"]
+
+    def __str__(self) -> str:
+        return f"module.{self.name} in infra/modules/{self.caller.path.name}"
+
+
+REF_RE = re.compile(
+    r"^\$\{(?:data\.)?(?P<type>[a-z0-9_]+)\.(?P<name>[a-z0-9_]+)(?:\[[^\]]+\])?(?:\.[a-z_]+)?\}$"
+)
 
 
 def reference(expression: str) -> tuple[str, str]:
-    """'${aws_iam_role.export.id}' -> ('aws_iam_role', 'export')."""
+    """'${aws_iam_role.export.id}' -> ('aws_iam_role', 'export'); '${module.export.function_arn}' ->
+    ('module', 'export')."""
     match = REF_RE.match(expression)
     if not match:
         raise AssertionError(f"expected a plain reference like ${{aws_iam_role.x.id}}, got {expression!r}")
@@ -109,21 +151,74 @@ class Statement:
     resources: Any
     comments: tuple[str, ...]
     raw: dict[str, Any]
+    where: str = ""
+    """"infra/modules/<module>: <document>/<sid>", for messages."""
+    scope: TfModule | None = None
+    """The module whose locals and variables the resources are written with."""
 
 
-def policy_statements(tf: TfModule, document: str) -> list[Statement]:
+# The one form of ``dynamic`` block the proof reads: present exactly when a variable is set.
+OPTIONAL_BLOCK_RE = re.compile(r"^\$\{var\.(?P<name>[a-z0-9_]+) == null \? \[\] : \[var\.(?P=name)\]\}$")
+
+
+def _replace(value: Any, old: str, new: Any) -> Any:
+    if value == old:
+        return new
+    if isinstance(value, list):
+        return [_replace(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace(v, old, new) for k, v in value.items()}
+    return value
+
+
+BOUND = "__bound_by_the_call__"
+"""Key marking a block written with what the module's call passes (its expressions are the caller's)."""
+
+
+def blocks(
+    tf: TfModule, body: dict[str, Any], name: str, call: ModuleCall | None = None
+) -> list[dict[str, Any]]:
+    """The ``name`` blocks of a resource or data source as Terraform expands them: the literal ones, and
+    those of ``dynamic "name"`` with ``for_each = var.x == null ? [] : [var.x]``, present when the call
+    of the module (or, without one, the variable's default) sets x, with ``name.value`` replaced by
+    the expression the call passes. Any other ``dynamic`` form fails: the proof cannot read it."""
+    value = body.get(name)
+    found = [value] if isinstance(value, dict) else list(value or [])
+    for dynamic in body.get("dynamic", []):
+        for block_name, spec in dynamic.items():
+            if unquote(block_name) != name:
+                continue
+            match = OPTIONAL_BLOCK_RE.match(spec["for_each"])
+            assert match, (
+                f"infra/modules/{tf.path.name}: dynamic {name!r} must be for_each = var.x == null ? [] : [var.x] "
+                f"(the proof reads only that form), got {spec['for_each']!r}"
+            )
+            variable = f"${{var.{match['name']}}}"
+            bound = call.bind(variable) if call else tf.variables()[match["name"]].get("default")
+            if bound is not None:
+                content = _replace(first_block(spec, "content"), f"${{{name}.value}}", bound)
+                found.append({**content, BOUND: True})
+    return found
+
+
+def policy_statements(tf: TfModule, document: str, call: ModuleCall | None = None) -> list[Statement]:
+    """The statements written in one aws_iam_policy_document (literal and optional ``dynamic`` ones),
+    for one call of the module when it is called by another."""
     doc = tf.data("aws_iam_policy_document")[document]
     out = []
-    for raw in doc.get("statement", []):
+    for raw in blocks(tf, doc, "statement", call):
         actions = unquote(raw.get("actions", []))
+        sid = unquote(raw.get("sid", ""))
         out.append(
             Statement(
-                sid=unquote(raw.get("sid", "")),
+                sid=sid,
                 effect=unquote(raw.get("effect", "Allow")),
                 actions=tuple(actions) if isinstance(actions, list) else (actions,),
                 resources=unquote(raw.get("resources", [])),
                 comments=tuple(comments(raw)),
                 raw=raw,
+                where=f"infra/modules/{tf.path.name}: {document}/{sid or '(no sid)'}",
+                scope=call.caller if call and raw.get(BOUND) else tf,
             )
         )
     return out
@@ -140,6 +235,37 @@ def role_documents(tf: TfModule, role: str) -> list[str]:
             )
             docs.append(name)
     return docs
+
+
+DOCUMENT_JSON_RE = re.compile(r"^\$\{data\.aws_iam_policy_document\.(?P<name>[a-z0-9_]+)\.json\}$")
+
+
+def role_policy(tf: TfModule, role: str, call: ModuleCall | None = None) -> list[Statement]:
+    """Every statement of the inline policies of aws_iam_role.<role>: their documents' own statements
+    and those of the documents merged in with source_policy_documents, followed through the call
+    of the module (``var.policy_json`` -> the caller's ``data.aws_iam_policy_document.x.json``)."""
+    statements: list[Statement] = []
+    for document in role_documents(tf, role):
+        statements += _document_statements(tf, document, call)
+    return statements
+
+
+def _document_statements(tf: TfModule, document: str, call: ModuleCall | None) -> list[Statement]:
+    body = tf.data("aws_iam_policy_document")[document]
+    assert "override_policy_documents" not in body and "override_json" not in body, (
+        f"infra/modules/{tf.path.name}: {document} overrides statements; the proof reads only source_policy_documents"
+    )
+    statements = []
+    for source in body.get("source_policy_documents", []):
+        bound = call.bind(source) if call else source
+        match = DOCUMENT_JSON_RE.match(bound) if isinstance(bound, str) else None
+        assert match, (
+            f"infra/modules/{tf.path.name}: {document} merges {source!r}, which is not an "
+            "aws_iam_policy_document's json (the proof can only read those)"
+        )
+        scope = call.caller if call and bound is not source else tf
+        statements += _document_statements(scope, match["name"], None)
+    return statements + policy_statements(tf, document, call)
 
 
 def resolve_local(tf: TfModule, value: Any) -> Any:

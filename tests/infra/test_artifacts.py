@@ -100,11 +100,18 @@ def _module_files(component: Component) -> set[str]:
     return files
 
 
-@pytest.mark.parametrize("component", [c for c in COMPONENTS if c.function], ids=lambda c: c.name)
+@pytest.mark.parametrize("component", [c for c in COMPONENTS if c.lambda_call], ids=lambda c: c.name)
 def test_lambda_zip_has_the_handler_terraform_names_and_every_module_it_imports(
     dist: Path, component: Component
 ) -> None:
-    function = component.tf.resources("aws_lambda_function")[component.function]
+    function, call = component.function, component.call
+    assert call
+    # The zip the example passes reaches the function unchanged: example -> module -> lambda_function.
+    assert function["filename"] == "${var.package_path}"
+    assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
+    assert call.bind(function["filename"]) == f"${{var.{component.artifact_argument}}}", (
+        f"{call} must deploy the zip the example passes as {component.artifact_argument}"
+    )
     handler = unquote(function["handler"])
     module_name, _, function_name = handler.rpartition(".")
     with zipfile.ZipFile(dist / component.artifact) as archive:
@@ -281,6 +288,6 @@ def test_package_changes_when_a_source_changes(tmp_path: Path) -> None:
     package.build(root / "dist", root=root)
     after = _digests(root / "dist")
     changed = {name for name in before if before[name] != after[name]}
-    assert changed >= {c.artifact for c in COMPONENTS if c.function} | {GLUE_LIBRARY}
+    assert changed >= {c.artifact for c in COMPONENTS if c.lambda_call} | {GLUE_LIBRARY}
     glue_script = next(c for c in COMPONENTS if c.glue_job).artifact
     assert glue_script not in changed  # the Glue script itself did not change

@@ -1,7 +1,8 @@
 """checkov over infra/ finds no failed check, and every skipped check carries an inline reason.
 
-checkov runs from its own virtualenv (scripts/checkov.sh creates .venv-checkov on first use), so its
-pinned dependencies never touch the project's environment."""
+checkov runs once per test session, from its own virtualenv: scripts/checkov.sh keeps it in a per-user
+cache outside the checkout (one per checkov version, built on first use), so its pinned dependencies
+never touch the project's environment and a fresh clone does not install it again."""
 
 from __future__ import annotations
 

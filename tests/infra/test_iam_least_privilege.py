@@ -1,7 +1,11 @@
 """Least privilege, proven against the code: each role's granted IAM actions equal, both ways, the
 actions its component's code calls (found statically from its entry point, see code_calls.py)
 plus what AWS does with the role because of how Terraform configures the component. Also: every
-environment variable / job argument the code reads is set by Terraform, and no more."""
+environment variable / job argument the code reads is set by Terraform, and no more.
+
+A Lambda's role is made by modules/lambda_function, called once per Lambda: the proof reads that
+module for each call (its variables bound to what the call passes), so the role's policy is the
+module's own statements plus the caller's policy document, followed through ``policy_json``."""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from code_calls import Analysis, AnalysisError, analyze
 from components import COMPONENTS, Component, operation_actions, platform_actions
 from terraform_model import (
     EXAMPLE,
+    VAR_RE,
     TfModule,
     default_arguments,
     first_block,
-    policy_statements,
     reference,
     resolve_local,
     role_documents,
@@ -48,17 +52,13 @@ def analysis_of(component: Component) -> Analysis:
 
 
 def granted_actions(component: Component) -> dict[str, list[str]]:
-    tf = component.tf
     granted: dict[str, list[str]] = defaultdict(list)
-    documents = role_documents(tf, component.role)
-    assert documents, (
-        f"aws_iam_role.{component.role} in infra/modules/{component.module} has no inline policy"
-    )
-    for document in documents:
-        for statement in policy_statements(tf, document):
-            if statement.effect == "Allow":
-                for action in statement.actions:
-                    granted[action].append(f"{document}/{statement.sid}")
+    statements = component.role_statements()
+    assert statements, f"{component.where} has no inline policy"
+    for statement in statements:
+        if statement.effect == "Allow":
+            for action in statement.actions:
+                granted[action].append(statement.where)
     return dict(granted)
 
 
@@ -82,33 +82,34 @@ def test_role_grants_exactly_the_actions_its_code_calls(component: Component) ->
         f"UNUSED {a} (granted in {', '.join(where)}; no code or configured feature needs it)"
         for a, where in sorted(unused.items())
     ]
-    assert not problems, (
-        f"aws_iam_role.{component.role} in infra/modules/{component.module} does not match what {component.entry} calls:\n  "
-        + "\n  ".join(problems)
+    assert not problems, f"{component.where} does not match what {component.entry} calls:\n  " + "\n  ".join(
+        problems
     )
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_role_statements_name_exact_actions_on_narrow_resources(component: Component) -> None:
-    tf = component.tf
-    for document in role_documents(tf, component.role):
-        for statement in policy_statements(tf, document):
-            where = f"infra/modules/{component.module}: {document}/{statement.sid or '(no sid)'}"
-            assert "not_actions" not in statement.raw and "not_resources" not in statement.raw, (
-                f"{where}: NotAction/NotResource"
+    for statement in component.role_statements():
+        where = statement.where
+        assert "not_actions" not in statement.raw and "not_resources" not in statement.raw, (
+            f"{where}: NotAction/NotResource"
+        )
+        assert statement.sid, f"{where}: every statement needs a sid saying what it is for"
+        for action in statement.actions:
+            assert ACTION_RE.match(action), f"{where}: {action!r} is not one exact action (no wildcards)"
+        resources = statement.resources
+        assert resources, f"{where}: no resources"
+        if isinstance(resources, list) and "*" in resources:
+            assert set(statement.actions) <= NO_RESOURCE_LEVEL, (
+                f"{where}: Resource '*' for {sorted(set(statement.actions) - NO_RESOURCE_LEVEL)}, which can be scoped to resources"
             )
-            assert statement.sid, f"{where}: every statement needs a sid saying what it is for"
-            for action in statement.actions:
-                assert ACTION_RE.match(action), f"{where}: {action!r} is not one exact action (no wildcards)"
-            resources = statement.resources
-            assert resources, f"{where}: no resources"
-            if isinstance(resources, list) and "*" in resources:
-                assert set(statement.actions) <= NO_RESOURCE_LEVEL, (
-                    f"{where}: Resource '*' for {sorted(set(statement.actions) - NO_RESOURCE_LEVEL)}, which can be scoped to resources"
-                )
-                assert any("no resource-level permissions" in c for c in statement.comments), (
-                    f"{where}: Resource '*' needs a comment saying the action supports no resource-level permissions"
-                )
+            assert any("no resource-level permissions" in c for c in statement.comments), (
+                f"{where}: Resource '*' needs a comment saying the action supports no resource-level permissions"
+            )
+    sids = [s.sid for s in component.role_statements()]
+    assert len(sids) == len(set(sids)), (
+        f"{component.where}: statement ids repeat across the merged documents: {sorted(sids)}"
+    )
 
 
 # Each action on the kind of resource it applies to (a wrong kind is a silent AccessDenied at run
@@ -147,40 +148,62 @@ def _resource_texts(tf: TfModule, resources: object) -> list[str]:
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_each_action_is_granted_on_its_kind_of_resource(component: Component) -> None:
-    tf = component.tf
-    for document in role_documents(tf, component.role):
-        for statement in policy_statements(tf, document):
-            texts = [t for t in _resource_texts(tf, statement.resources) if t != "*"]
-            for action in statement.actions:
-                for action_pattern, resource_pattern in RESOURCE_KINDS:
-                    if re.search(action_pattern, action):
-                        wrong = [t for t in texts if not re.search(resource_pattern, t)]
-                        assert not wrong, (
-                            f"{document}/{statement.sid}: {action} on {wrong}, which is not its kind of resource"
-                        )
+    for statement in component.role_statements():
+        texts = [t for t in _resource_texts(statement.scope, statement.resources) if t != "*"]
+        for action in statement.actions:
+            for action_pattern, resource_pattern in RESOURCE_KINDS:
+                if re.search(action_pattern, action):
+                    wrong = [t for t in texts if not re.search(resource_pattern, t)]
+                    assert not wrong, (
+                        f"{statement.where}: {action} on {wrong}, which is not its kind of resource"
+                    )
 
 
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_role_has_no_managed_or_other_policies(component: Component) -> None:
-    tf = component.tf
-    role = tf.resources("aws_iam_role")[component.role]
+    tf = component.role_module
+    role = tf.resources("aws_iam_role")[component.role_name]
     assert "managed_policy_arns" not in role and "inline_policy" not in role
     for name, attachment in tf.resources("aws_iam_role_policy_attachment").items():
-        assert reference(attachment["role"])[1] != component.role, (
+        assert reference(attachment["role"])[1] != component.role_name, (
             f"aws_iam_role_policy_attachment.{name} bypasses the proof"
         )
+    if component.call:
+        # Nothing outside the module attaches to the role it makes (its outputs name the role).
+        caller = component.tf
+        for kind in ("aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment"):
+            for name, body in caller.resources(kind).items():
+                assert f"module.{component.lambda_call}." not in str(body), (
+                    f"{kind}.{name} in infra/modules/{component.module} adds to {component.where}: it bypasses the proof"
+                )
 
 
-LAMBDAS = [c for c in COMPONENTS if c.function]
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_the_proven_role_is_the_one_that_runs_the_code(component: Component) -> None:
+    """The role the proof reads is the one the function or job runs with, and its policies are the
+    ones the proof reads: one inline policy per document, nothing else."""
+    tf = component.role_module
+    if component.call:
+        assert reference(component.function["role"]) == ("aws_iam_role", component.role_name)
+    else:
+        job = tf.resources("aws_glue_job")[component.glue_job]
+        assert reference(job["role_arn"]) == ("aws_iam_role", component.role_name)
+    assert role_documents(tf, component.role_name), f"{component.where} has no inline policy"
+
+
+LAMBDAS = [c for c in COMPONENTS if c.lambda_call]
 
 
 @pytest.mark.parametrize("component", LAMBDAS, ids=lambda c: c.name)
 def test_lambda_environment_is_exactly_what_the_code_reads(component: Component) -> None:
-    tf = component.tf
-    function = tf.resources("aws_lambda_function")[component.function]
-    environment = first_block(function, "environment")
-    assert environment is not None, f"aws_lambda_function.{component.function} sets no environment"
-    variables = resolve_local(tf, environment["variables"])
+    call = component.call
+    assert call
+    environment = first_block(component.function, "environment")
+    assert environment is not None, f"{component.where}: the function sets no environment"
+    assert VAR_RE.match(environment["variables"]), (
+        f"modules/{call.module.path.name} must pass the caller's environment variables through unchanged"
+    )
+    variables = resolve_local(component.tf, call.bind(environment["variables"]))
     assert isinstance(variables, dict), (
         f"environment variables must be a literal map or a local holding one, got {variables!r}"
     )
@@ -199,6 +222,8 @@ def test_lambda_environment_is_exactly_what_the_code_reads(component: Component)
 # in every deployment, so Terraform must not set them (each with the reason).
 GLUE_DIAGNOSTIC_ENV = {
     "DYNAMODB_DR_INFLATE": "dynamodb_dr/restore/inflate.py: =zlib forces zlib to compare engines; unset, the job uses the isal wheel",
+    "PYSPARK_PYTHON": "glue_jobs/restore_job.py: set (not read) for local runs only, where no awsglue is importable",
+    "PYSPARK_DRIVER_PYTHON": "glue_jobs/restore_job.py: set (not read) for local runs only, where no awsglue is importable",
 }
 
 

@@ -14,6 +14,7 @@ from terraform_model import (
     INFRA,
     MODULES,
     ROOT,
+    ModuleCall,
     TfModule,
     default_arguments,
     first_block,
@@ -38,6 +39,7 @@ def test_there_is_terraform_for_every_component() -> None:
         "glue_restore",
         "stream_recovery",
         "aws_backup",
+        "lambda_function",
     }
     assert len(TF_FILES) >= 25
 
@@ -198,8 +200,23 @@ def test_example_root_is_complete_and_its_tfvars_parse() -> None:
         "protected_tables",
     ):
         assert name in variables, f"the root must expose {name}"
+    # Every module is used: called by the example root, or (an internal module such as
+    # lambda_function) by a module it calls.
+    used, todo = set(), [EXAMPLE]
+    while todo:
+        folder = todo.pop()
+        for call in TfModule(folder).module_calls().values():
+            target = (folder / unquote(call["source"])).resolve()
+            assert target.parent == MODULES, f"{folder.name} calls {call['source']}, outside infra/modules"
+            if target not in used:
+                used.add(target)
+                todo.append(target)
+    assert used == set(MODULE_DIRS)
     calls = TfModule(EXAMPLE).module_calls()
-    assert {unquote(c["source"]) for c in calls.values()} == {f"../../modules/{p.name}" for p in MODULE_DIRS}
+    internal = {"lambda_function"}
+    assert {unquote(c["source"]) for c in calls.values()} == {
+        f"../../modules/{p.name}" for p in MODULE_DIRS if p.name not in internal
+    }
 
 
 # --- what the issue asks of each resource -----------------------------------------------------------
@@ -246,8 +263,26 @@ def test_lambdas_have_schedules_logs_and_alarms() -> None:
         "${var.export_schedule}",
         "${var.monitor_schedule}",
     }
-    for group in tf.resources("aws_cloudwatch_log_group").values():
-        assert group["retention_in_days"] == "${var.log_retention_days}"
+    # Each Lambda's log group and Errors alarm come from modules/lambda_function.
+    lambda_module = module("lambda_function")
+    (group,) = lambda_module.resources("aws_cloudwatch_log_group").values()
+    assert group["retention_in_days"] == "${var.log_retention_days}"
+    assert unquote(group["name"]) == "/aws/lambda/${var.function_name}"
+    (function,) = lambda_module.resources("aws_lambda_function").values()
+    assert set(function["depends_on"]) >= {"${aws_cloudwatch_log_group.this}"}, (
+        "the log group must exist before the function first logs, or Lambda creates one without retention"
+    )
+    (errors,) = lambda_module.resources("aws_cloudwatch_metric_alarm").values()
+    assert unquote(errors["metric_name"]) == "Errors" and errors["alarm_actions"] == [
+        "${var.alarm_topic_arn}"
+    ]
+    calls = [ModuleCall(tf, name) for name in ("export", "monitor")]
+    for call in calls:
+        assert call.module.path == lambda_module.path
+        assert call.arguments["log_retention_days"] == "${var.log_retention_days}"
+        assert call.arguments["alarm_topic_arn"] == "${aws_sns_topic.alarms.arn}", (
+            f"{call}: its Errors alarm must go to the backup alarm topic"
+        )
     alarms = tf.resources("aws_cloudwatch_metric_alarm")
     assert {"backup_failed", "backup_not_complete"} <= set(alarms)
     assert unquote(alarms["backup_not_complete"]["treat_missing_data"]) == "breaching"
@@ -310,3 +345,64 @@ def test_stream_recovery_requires_new_and_old_images() -> None:
         unquote(state["hash_key"]) == "pk"
         and unquote(first_block(state, "ttl")["attribute_name"]) == "expires_at"
     )
+
+
+def test_one_name_for_each_alarm_input() -> None:
+    """Every module that makes alarms names their inputs alike: alarm_topic_arn for the topic they
+    publish to, alarm_emails for the addresses subscribed to a topic the module makes."""
+    for folder in [*MODULE_DIRS, EXAMPLE]:
+        for name in TfModule(folder).variables():
+            if re.search(r"(topic|emails?)(_arns?)?$|^alert", name):
+                assert name in {"alarm_topic_arn", "alarm_emails"}, (
+                    f"{folder.name}: variable {name}: call it alarm_topic_arn (a topic) or alarm_emails"
+                )
+    for folder in MODULE_DIRS:
+        tf = TfModule(folder)
+        for name, alarm in tf.resources("aws_cloudwatch_metric_alarm").items():
+            for action in alarm.get("alarm_actions", []):
+                assert action in (
+                    "${var.alarm_topic_arn}",
+                    "${aws_sns_topic.alarms.arn}",
+                    "${aws_sns_topic.incidents.arn}",
+                ), f"{folder.name}: aws_cloudwatch_metric_alarm.{name} publishes to {action}"
+
+
+@pytest.mark.parametrize("folder", MODULE_DIRS, ids=lambda p: p.name)
+def test_moved_blocks_lead_from_gone_addresses_to_existing_ones(folder: Path) -> None:
+    """Resources that moved into modules/lambda_function keep their state (no destroy and create of a
+    role, function or log group on the next apply): each moved block's target exists, its origin
+    no longer does."""
+    tf = TfModule(folder)
+    for block in tf._blocks("moved"):
+        source = re.sub(r'\["[^"]*"\]$', "", block["from"][2:-1])
+        target = block["to"][2:-1]
+        kind, name = source.split(".")
+        assert name not in tf.resources(kind), f"{folder.name}: moved from {source}, which still exists"
+        _, call, kind, name = target.split(".")
+        assert name in ModuleCall(tf, call).module.resources(kind), (
+            f"{folder.name}: moved to {target}, which does not exist"
+        )
+
+
+def test_every_lambda_without_a_dead_letter_queue_is_invoked_synchronously() -> None:
+    """What checkov's CKV_AWS_116 (skipped in modules/lambda_function, whose DLQ is the caller's
+    choice) would check per function: a function invoked asynchronously keeps failed events in a
+    dead-letter queue; only one invoked by an event source mapping may have none."""
+    for folder in MODULE_DIRS:
+        tf = TfModule(folder)
+        for name, call in tf.module_calls().items():
+            if not unquote(call["source"]).endswith("/lambda_function"):
+                continue
+            if call.get("dead_letter_queue_arn") is not None:
+                continue
+            mappings = [
+                m
+                for m in tf.resources("aws_lambda_event_source_mapping").values()
+                if m["function_name"].startswith(f"${{module.{name}.")
+            ]
+            assert mappings, (
+                f"{folder.name}: module.{name} has no dead_letter_queue_arn and no event source mapping"
+            )
+            assert tf.resources("aws_lambda_permission") == {} or all(
+                f"module.{name}." not in str(p) for p in tf.resources("aws_lambda_permission").values()
+            ), f"{folder.name}: module.{name} may be invoked asynchronously but has no dead-letter queue"

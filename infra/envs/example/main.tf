@@ -83,5 +83,5 @@ module "stream_recovery" {
   backup_vault_name       = module.aws_backup.vault_name
   backup_restore_role_arn = module.aws_backup.service_role_arn
   log_retention_days      = var.log_retention_days
-  alert_emails            = var.alarm_emails
+  alarm_emails            = var.alarm_emails
 }

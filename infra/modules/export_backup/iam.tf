@@ -1,36 +1,8 @@
-# Execution roles: each gets exactly the actions its code calls (tests/infra proves it against the
-# code, both ways), on the resources that code touches.
-
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
+# What each function's code calls, on the resources that code touches: the policy documents the
+# lambda_function module adds its own logs, X-Ray and dead-letter queue to. tests/infra proves each
+# role against the code, both ways.
 
 # --- Export Lambda ------------------------------------------------------------------------------
-
-resource "aws_iam_role" "export" {
-  name               = "${local.export_function_name}-role"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "export" {
-  name   = "export-backup"
-  role   = aws_iam_role.export.id
-  policy = data.aws_iam_policy_document.export.json
-}
 
 data "aws_iam_policy_document" "export" {
   statement {
@@ -60,40 +32,9 @@ data "aws_iam_policy_document" "export" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
   }
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.export.arn}:*"]
-  }
-
-  statement {
-    # Resource "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
-    sid       = "ActiveTracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-  }
 }
 
 # --- Export monitor -----------------------------------------------------------------------------
-
-resource "aws_iam_role" "monitor" {
-  name               = "${local.monitor_function_name}-role"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "monitor" {
-  name   = "export-monitor"
-  role   = aws_iam_role.monitor.id
-  policy = data.aws_iam_policy_document.monitor.json
-}
 
 data "aws_iam_policy_document" "monitor" {
   statement {
@@ -120,24 +61,5 @@ data "aws_iam_policy_document" "monitor" {
     sid       = "UseTheBucketKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
-  }
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.monitor.arn}:*"]
-  }
-
-  statement {
-    # Resource "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
-    sid       = "ActiveTracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
   }
 }

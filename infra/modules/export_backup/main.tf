@@ -25,22 +25,6 @@ locals {
   export_arns = [for t in var.table_names : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}/export/*"]
 }
 
-# --- Logs ---------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_log_group" "export" {
-  name              = "/aws/lambda/${local.export_function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_cloudwatch_log_group" "monitor" {
-  name              = "/aws/lambda/${local.monitor_function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
-
 # --- Dead-letter queue of the scheduled (asynchronous) invocations ------------------------------
 
 resource "aws_sqs_queue" "dead_letter" {
@@ -50,82 +34,54 @@ resource "aws_sqs_queue" "dead_letter" {
   tags                      = var.tags
 }
 
-# --- Functions ----------------------------------------------------------------------------------
+# --- Functions (role, log group and Errors alarm each: modules/lambda_function) -----------------
 
-resource "aws_lambda_function" "export" {
-  #checkov:skip=CKV_AWS_117:The function only calls AWS public APIs over TLS with IAM auth and holds no network listener; a VPC would add NAT or interface endpoints (cost, failure points) without reducing exposure. Attach vpc_config in a fork if your policy requires it.
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile owned by the deploying organisation. The zip is built reproducibly by `make package` and pinned by source_code_hash, so Terraform deploys exactly the reviewed build.
+module "export" {
+  source = "../lambda_function"
+
   function_name                  = local.export_function_name
   description                    = "Starts the day's DynamoDB export to S3 of every table in DYNAMODB_TABLES"
-  role                           = aws_iam_role.export.arn
-  runtime                        = "python3.11"
-  architectures                  = ["x86_64"]
-  handler                        = "handler.lambda_handler"
-  filename                       = var.export_package_path
-  source_code_hash               = filebase64sha256(var.export_package_path)
-  layers                         = [var.powertools_layer_arn]
-  memory_size                    = 256
+  package_path                   = var.export_package_path
+  powertools_layer_arn           = var.powertools_layer_arn
   timeout                        = 300
   reserved_concurrent_executions = 1
+  environment_variables          = local.environment_variables
   kms_key_arn                    = var.kms_key_arn
+  policy_name                    = "export-backup"
+  policy_json                    = data.aws_iam_policy_document.export.json
+  dead_letter_queue_arn          = aws_sqs_queue.dead_letter.arn
+  alarm_topic_arn                = aws_sns_topic.alarms.arn
+  log_retention_days             = var.log_retention_days
   tags                           = var.tags
-
-  environment {
-    variables = local.environment_variables
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letter.arn
-  }
-
-  depends_on = [aws_cloudwatch_log_group.export, aws_iam_role_policy.export]
 }
 
-resource "aws_lambda_function" "monitor" {
-  #checkov:skip=CKV_AWS_117:The function only calls AWS public APIs over TLS with IAM auth and holds no network listener; a VPC would add NAT or interface endpoints (cost, failure points) without reducing exposure. Attach vpc_config in a fork if your policy requires it.
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile owned by the deploying organisation. The zip is built reproducibly by `make package` and pinned by source_code_hash, so Terraform deploys exactly the reviewed build.
+module "monitor" {
+  source = "../lambda_function"
+
   function_name                  = local.monitor_function_name
   description                    = "Follows the day's DynamoDB exports and completes the backup manifest"
-  role                           = aws_iam_role.monitor.arn
-  runtime                        = "python3.11"
-  architectures                  = ["x86_64"]
-  handler                        = "handler.lambda_handler"
-  filename                       = var.monitor_package_path
-  source_code_hash               = filebase64sha256(var.monitor_package_path)
-  layers                         = [var.powertools_layer_arn]
-  memory_size                    = 256
+  package_path                   = var.monitor_package_path
+  powertools_layer_arn           = var.powertools_layer_arn
   timeout                        = 120
   reserved_concurrent_executions = 1
+  environment_variables          = local.environment_variables
   kms_key_arn                    = var.kms_key_arn
+  policy_name                    = "export-monitor"
+  policy_json                    = data.aws_iam_policy_document.monitor.json
+  dead_letter_queue_arn          = aws_sqs_queue.dead_letter.arn
+  alarm_topic_arn                = aws_sns_topic.alarms.arn
+  log_retention_days             = var.log_retention_days
   tags                           = var.tags
-
-  environment {
-    variables = local.environment_variables
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dead_letter.arn
-  }
-
-  depends_on = [aws_cloudwatch_log_group.monitor, aws_iam_role_policy.monitor]
 }
 
 resource "aws_lambda_function_event_invoke_config" "export" {
-  function_name                = aws_lambda_function.export.function_name
+  function_name                = module.export.function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 3600
 }
 
 resource "aws_lambda_function_event_invoke_config" "monitor" {
-  function_name                = aws_lambda_function.monitor.function_name
+  function_name                = module.monitor.function_name
   maximum_retry_attempts       = 0
   maximum_event_age_in_seconds = 600
 }
@@ -141,13 +97,13 @@ resource "aws_cloudwatch_event_rule" "export" {
 
 resource "aws_cloudwatch_event_target" "export" {
   rule = aws_cloudwatch_event_rule.export.name
-  arn  = aws_lambda_function.export.arn
+  arn  = module.export.function_arn
 }
 
 resource "aws_lambda_permission" "export" {
   statement_id  = "AllowDailyScheduleToInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.export.function_name
+  function_name = module.export.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.export.arn
 }
@@ -161,13 +117,13 @@ resource "aws_cloudwatch_event_rule" "monitor" {
 
 resource "aws_cloudwatch_event_target" "monitor" {
   rule = aws_cloudwatch_event_rule.monitor.name
-  arn  = aws_lambda_function.monitor.arn
+  arn  = module.monitor.function_arn
 }
 
 resource "aws_lambda_permission" "monitor" {
   statement_id  = "AllowMonitorScheduleToInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.monitor.function_name
+  function_name = module.monitor.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.monitor.arn
 }
@@ -191,7 +147,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 # FAILED, IN_PROGRESS or NOT_FOUND. These two metrics count the outcomes the alarms watch.
 resource "aws_cloudwatch_log_metric_filter" "backup_failed" {
   name           = "${var.name}-backup-failed"
-  log_group_name = aws_cloudwatch_log_group.monitor.name
+  log_group_name = module.monitor.log_group_name
   pattern        = "{ ($.backup_status = \"FAILED\") || ($.backup_status = \"PARTIAL\") }"
 
   metric_transformation {
@@ -204,7 +160,7 @@ resource "aws_cloudwatch_log_metric_filter" "backup_failed" {
 
 resource "aws_cloudwatch_log_metric_filter" "backup_complete" {
   name           = "${var.name}-backup-complete"
-  log_group_name = aws_cloudwatch_log_group.monitor.name
+  log_group_name = module.monitor.log_group_name
   pattern        = "{ $.backup_status = \"COMPLETE\" }"
 
   metric_transformation {
@@ -246,27 +202,6 @@ resource "aws_cloudwatch_metric_alarm" "backup_not_complete" {
   tags                = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = {
-    export  = aws_lambda_function.export.function_name
-    monitor = aws_lambda_function.monitor.function_name
-  }
-
-  alarm_name          = "${each.value}-errors"
-  alarm_description   = "${each.value} raised an error: its log group has the JSON log with error_type and error."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  tags                = var.tags
-}
-
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   alarm_name          = "${var.name}-backup-dead-letters"
   alarm_description   = "A scheduled export or monitor invocation failed every retry; its event is in the dead-letter queue."
@@ -281,4 +216,56 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   tags                = var.tags
+}
+
+# --- Addresses before modules/lambda_function (an existing deployment keeps its resources) ------
+
+moved {
+  from = aws_lambda_function.export
+  to   = module.export.aws_lambda_function.this
+}
+
+moved {
+  from = aws_iam_role.export
+  to   = module.export.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.export
+  to   = module.export.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.export
+  to   = module.export.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.function_errors["export"]
+  to   = module.export.aws_cloudwatch_metric_alarm.errors
+}
+
+moved {
+  from = aws_lambda_function.monitor
+  to   = module.monitor.aws_lambda_function.this
+}
+
+moved {
+  from = aws_iam_role.monitor
+  to   = module.monitor.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.monitor
+  to   = module.monitor.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.monitor
+  to   = module.monitor.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.function_errors["monitor"]
+  to   = module.monitor.aws_cloudwatch_metric_alarm.errors
 }

@@ -1,21 +1,21 @@
 output "export_function_name" {
   description = "Name of the export Lambda (invoke with {\"backup_date\": \"YYYY-MM-DD\"} to export a given date)."
-  value       = aws_lambda_function.export.function_name
+  value       = module.export.function_name
 }
 
 output "monitor_function_name" {
   description = "Name of the export monitor Lambda."
-  value       = aws_lambda_function.monitor.function_name
+  value       = module.monitor.function_name
 }
 
 output "export_role_arn" {
   description = "ARN of the export Lambda's execution role."
-  value       = aws_iam_role.export.arn
+  value       = module.export.role_arn
 }
 
 output "monitor_role_arn" {
   description = "ARN of the export monitor's execution role."
-  value       = aws_iam_role.monitor.arn
+  value       = module.monitor.role_arn
 }
 
 output "alarm_topic_arn" {

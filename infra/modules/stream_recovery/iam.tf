@@ -1,34 +1,6 @@
-# The stream recovery Lambda's role: exactly the actions its code calls (tests/infra proves it
-# against the code, both ways), plus what the event source mapping does with this role.
-
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "stream_recovery" {
-  name               = "${local.function_name}-role"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "stream_recovery" {
-  name   = "stream-recovery"
-  role   = aws_iam_role.stream_recovery.id
-  policy = data.aws_iam_policy_document.stream_recovery.json
-}
+# What the stream recovery Lambda's code calls, plus what its event source mappings do with its role:
+# the policy document the lambda_function module adds its own logs and X-Ray to. tests/infra proves
+# the role against the code, both ways.
 
 data "aws_iam_policy_document" "stream_recovery" {
   statement {
@@ -129,18 +101,5 @@ data "aws_iam_policy_document" "stream_recovery" {
     sid       = "OnFailureDestination"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.on_failure.arn]
-  }
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.stream_recovery.arn}:*"]
-  }
-
-  statement {
-    # Resource "*": X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.
-    sid       = "ActiveTracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
   }
 }

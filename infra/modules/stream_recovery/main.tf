@@ -90,7 +90,7 @@ resource "aws_sns_topic" "incidents" {
 }
 
 resource "aws_sns_topic_subscription" "incident_email" {
-  for_each  = toset(var.alert_emails)
+  for_each  = toset(var.alarm_emails)
   topic_arn = aws_sns_topic.incidents.arn
   protocol  = "email"
   endpoint  = each.value
@@ -103,50 +103,32 @@ resource "aws_sqs_queue" "on_failure" {
   tags                      = var.tags
 }
 
-# --- Function -----------------------------------------------------------------------------------
+# --- Function (role, log group and Errors alarm: modules/lambda_function) -----------------------
 
-resource "aws_cloudwatch_log_group" "stream_recovery" {
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
+module "function" {
+  source = "../lambda_function"
 
-resource "aws_lambda_function" "stream_recovery" {
-  #checkov:skip=CKV_AWS_117:The function only calls AWS public APIs over TLS with IAM auth and holds no network listener; a VPC would add NAT or interface endpoints (cost, failure points) without reducing exposure. Attach vpc_config in a fork if your policy requires it.
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile owned by the deploying organisation. The zip is built reproducibly by `make package` and pinned by source_code_hash, so Terraform deploys exactly the reviewed build.
-  #checkov:skip=CKV_AWS_116:This function is invoked synchronously by its event source mappings, for which a function DLQ is never used; failed batches go to the mappings' on-failure SQS destination (aws_sqs_queue.on_failure).
   function_name                  = local.function_name
   description                    = "Detects damaging writes on protected DynamoDB tables' streams and repairs or restores"
-  role                           = aws_iam_role.stream_recovery.arn
-  runtime                        = "python3.11"
-  architectures                  = ["x86_64"]
-  handler                        = "handler.lambda_handler"
-  filename                       = var.package_path
-  source_code_hash               = filebase64sha256(var.package_path)
-  layers                         = [var.powertools_layer_arn]
-  memory_size                    = 256
+  package_path                   = var.package_path
+  powertools_layer_arn           = var.powertools_layer_arn
   timeout                        = 120
   reserved_concurrent_executions = var.reserved_concurrency
+  environment_variables          = local.environment_variables
   kms_key_arn                    = var.kms_key_arn
+  policy_name                    = "stream-recovery"
+  policy_json                    = data.aws_iam_policy_document.stream_recovery.json
+  alarm_topic_arn                = aws_sns_topic.incidents.arn
+  errors_alarm_description       = "The stream recovery Lambda failed a batch (it is retried, bisected, then sent to the on-failure queue)."
+  log_retention_days             = var.log_retention_days
   tags                           = var.tags
-
-  environment {
-    variables = local.environment_variables
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  depends_on = [aws_cloudwatch_log_group.stream_recovery, aws_iam_role_policy.stream_recovery]
 }
 
 resource "aws_lambda_event_source_mapping" "stream" {
   for_each = data.aws_dynamodb_table.protected
 
   event_source_arn                   = each.value.stream_arn
-  function_name                      = aws_lambda_function.stream_recovery.arn
+  function_name                      = module.function.function_arn
   starting_position                  = "LATEST"
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = 1
@@ -174,22 +156,6 @@ resource "aws_lambda_event_source_mapping" "stream" {
 
 # --- Alarms -------------------------------------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.function_name}-errors"
-  alarm_description   = "The stream recovery Lambda failed a batch (it is retried, bisected, then sent to the on-failure queue)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.stream_recovery.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.incidents.arn]
-  tags                = var.tags
-}
-
 resource "aws_cloudwatch_metric_alarm" "failed_batches" {
   alarm_name          = "${local.function_name}-failed-batches"
   alarm_description   = "Stream records were given up on: they are in the on-failure queue and were NOT processed."
@@ -204,4 +170,31 @@ resource "aws_cloudwatch_metric_alarm" "failed_batches" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.incidents.arn]
   tags                = var.tags
+}
+
+# --- Addresses before modules/lambda_function (an existing deployment keeps its resources) ------
+
+moved {
+  from = aws_lambda_function.stream_recovery
+  to   = module.function.aws_lambda_function.this
+}
+
+moved {
+  from = aws_iam_role.stream_recovery
+  to   = module.function.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.stream_recovery
+  to   = module.function.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.stream_recovery
+  to   = module.function.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.errors
+  to   = module.function.aws_cloudwatch_metric_alarm.errors
 }

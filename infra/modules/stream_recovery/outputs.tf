@@ -1,11 +1,11 @@
 output "function_name" {
   description = "Name of the stream recovery Lambda."
-  value       = aws_lambda_function.stream_recovery.function_name
+  value       = module.function.function_name
 }
 
 output "role_arn" {
   description = "ARN of the stream recovery Lambda's execution role."
-  value       = aws_iam_role.stream_recovery.arn
+  value       = module.function.role_arn
 }
 
 output "state_table_name" {

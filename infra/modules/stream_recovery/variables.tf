@@ -118,8 +118,8 @@ variable "log_retention_days" {
   default     = 365
 }
 
-variable "alert_emails" {
-  description = "Email addresses subscribed to the incident topic (each must confirm the subscription)."
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the incident topic, which also gets this module's alarms (each must confirm the subscription)."
   type        = list(string)
   default     = []
 }
