@@ -26,7 +26,8 @@ locals {
   wheel_paths = { for path in var.python_wheel_paths : basename(path) => path }
 
   # Glue's own parameters, and the job's (--BACKUP_BUCKET ...). --backup_date is given per run:
-  # aws glue start-job-run --arguments.
+  # aws glue start-job-run --arguments. No --enable-metrics: Glue turns job metrics on by the key's
+  # presence, whatever its value ("false" included), so leaving it out is what keeps them off.
   job_arguments = {
     "--BACKUP_BUCKET"                    = var.backup_bucket_name
     "--ENVIRONMENT"                      = var.environment
@@ -36,7 +37,6 @@ locals {
     "--job-bookmark-option"              = "job-bookmark-disable"
     "--enable-continuous-cloudwatch-log" = "true"
     "--continuous-log-logGroup"          = aws_cloudwatch_log_group.job.name
-    "--enable-metrics"                   = "false"
   }
 
   # Only with wheels: Glue runs pip on each S3 URI at job start (a wheel without dependencies

@@ -371,7 +371,6 @@ run "glue_restore" {
       "--job-bookmark-option"              = "job-bookmark-disable"
       "--enable-continuous-cloudwatch-log" = "true"
       "--continuous-log-logGroup"          = "/aws-glue/jobs/dynamodb-dr-prod-restore"
-      "--enable-metrics"                   = "false"
     })
     error_message = "The Glue job's default arguments: the bucket, environment and prefix, its library and wheel, its log group."
   }
