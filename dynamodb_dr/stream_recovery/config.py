@@ -113,7 +113,6 @@ class StreamRecoverySettings:
     sns_topic_arn: str | None = None
     backup_vault_name: str | None = None
     backup_restore_role_arn: str | None = None
-    region: str | None = None  # AWS_REGION, set by Lambda: compared with a table's home_region
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StreamRecoverySettings:
@@ -160,7 +159,6 @@ class StreamRecoverySettings:
             sns_topic_arn=topic,
             backup_vault_name=vault,
             backup_restore_role_arn=role,
-            region=_optional(env, "AWS_REGION"),
         )
 
 

@@ -289,7 +289,9 @@ def handle_record(
         if detection.verdict is not Verdict.ITEM_INCIDENT or policy.action is not Action.ITEM_REPAIR:
             return "incident_recorded"  # bursts are never repaired item by item
         assert runtime.facts is not None
-        refusal = repair_refusal(policy, runtime.facts.get(change.table_name), runtime.settings.region)
+        refusal = repair_refusal(
+            policy, runtime.facts.get(change.table_name), runtime.clients.dynamodb.meta.region_name
+        )
         if refusal:
             noted.add("repairs_refused")
             noted.incident = _note(store, noted.incident, refusal)
