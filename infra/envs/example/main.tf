@@ -82,6 +82,7 @@ module "stream_recovery" {
   kms_key_arn             = module.backup_storage.kms_key_arn
   backup_vault_name       = module.aws_backup.vault_name
   backup_restore_role_arn = module.aws_backup.service_role_arn
+  access_log_bucket_name  = module.backup_storage.access_log_bucket_name
   log_retention_days      = var.log_retention_days
   alarm_emails            = var.alarm_emails
 }
