@@ -327,7 +327,7 @@ def _count_repair(store: IncidentStore, noted: BatchIncident, result: RepairResu
         logger.warning(
             "item not repaired: conflict", extra={"key": result.keys_json, "reason": result.detail}
         )
-    elif result.outcome in ("repaired", "already_repaired"):
+    elif result.outcome in ("repaired", "already_repaired") and result.was_listed:
         store.note_conflict(noted.incident, result.keys_json, False)
     if result.outcome == "would_repair":
         entry = {"key": result.keys_json, "before": result.before, "after": result.after}

@@ -42,6 +42,7 @@ class RepairResult:
     keys_json: str = ""
     before: dict[str, Any] | None = None  # what the item is (the last bad state), wire JSON
     after: dict[str, Any] | None = None  # what the repair puts back, wire JSON
+    was_listed: bool = False  # the key was listed as a conflict before (a repair takes it off the list)
 
 
 def _equals_condition(image: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -131,6 +132,8 @@ def repair_key(
         raise StreamRecordError(
             f"{where} has no NewImage to compare with; set the table's StreamViewType to NEW_AND_OLD_IMAGES"
         )
+    known = store.key_state(incident, change.keys)
+    was_listed = known is not None and known.status == "stale"
     state, conflict = _advance(store, incident, change)
     keys_json = state.keys_json
     if conflict:
@@ -167,7 +170,10 @@ def repair_key(
         if same_image(current, target):
             _set_status(store, state, "repaired")
             return RepairResult(
-                "already_repaired", "the item already holds the state before the first bad change", keys_json
+                "already_repaired",
+                "the item already holds the state before the first bad change",
+                keys_json,
+                was_listed=was_listed,
             )
         if not same_image(current, last_bad):
             _set_status(store, state, "stale")
@@ -190,6 +196,7 @@ def repair_key(
                     "already_repaired",
                     "the item already holds the state before the first bad change",
                     keys_json,
+                    was_listed=was_listed,
                 )
             _set_status(store, state, "stale")
             return RepairResult(
@@ -200,7 +207,12 @@ def repair_key(
         ) from exc
     _set_status(store, state, "repaired")
     return RepairResult(
-        "repaired", "put back the item as it was before the first bad change", keys_json, before, after
+        "repaired",
+        "put back the item as it was before the first bad change",
+        keys_json,
+        before,
+        after,
+        was_listed=was_listed,
     )
 
 
