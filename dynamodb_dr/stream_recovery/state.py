@@ -28,7 +28,6 @@ Items, by ``pk``:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 import time
@@ -39,6 +38,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.stream_recovery.errors import IncidentStateError
+from dynamodb_dr.stream_recovery.records import change_fingerprint
 
 STATE_TTL_SECONDS = 7 * 24 * 3600
 INCIDENT_MAX_SECONDS = 6 * 3600  # an incident older than this is closed: a new one starts
@@ -133,8 +133,6 @@ def _incident_from_item(item: dict[str, Any]) -> Incident:
 
 
 def key_digest(keys: dict[str, Any]) -> str:
-    from dynamodb_dr.stream_recovery.records import change_fingerprint
-
     return change_fingerprint(keys, None, None)
 
 
@@ -615,11 +613,7 @@ class IncidentStore:
 
 def digest(image: dict[str, Any] | None) -> str:
     """A digest of an image (botocore shape); ``absent`` for no item."""
-    if image is None:
-        return "absent"
-    from dynamodb_dr.stream_recovery.records import change_fingerprint
-
-    return hashlib.sha256(change_fingerprint({}, image, None).encode()).hexdigest()[:32]
+    return "absent" if image is None else change_fingerprint({}, image, None)
 
 
 def create_state_table(dynamodb: Any, table_name: str) -> None:
