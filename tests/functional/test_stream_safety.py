@@ -251,6 +251,7 @@ def test_the_follow_up_starts_the_restore_at_first_change_minus_one_second_and_f
         ResourceArn=ddb.describe_table(TableName=TABLE)["Table"]["TableArn"],
         Tags=[{"Key": "owner", "Value": "dr"}, {"Key": "aws:cloudformation:stack-name", "Value": "x"}],
     )  # users cannot set aws: tags (AWS rejects them): copied, they would fail the follow-up forever
+    ddb.update_table(TableName=TABLE, DeletionProtectionEnabled=True)
     for n in range(3):
         ddb.put_item(TableName=TABLE, Item={**key(n), "v": {"N": "1"}})
     reader.read_new()
@@ -281,6 +282,7 @@ def test_the_follow_up_starts_the_restore_at_first_change_minus_one_second_and_f
     assert "note" not in incident  # no earliest-restorable-time adjustment was needed
     restored = ddb.describe_table(TableName=target)["Table"]
     assert restored["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert restored["DeletionProtectionEnabled"] is True
     pitr = ddb.describe_continuous_backups(TableName=target)["ContinuousBackupsDescription"][
         "PointInTimeRecoveryDescription"
     ]
