@@ -491,3 +491,35 @@ def test_a_batch_kept_by_the_s3_on_failure_destination_is_replayed(env, capsys):
     out = capsys.readouterr()
     assert '"status": "would_replay"' in out.out and '"status": "replayed"' in out.out
     assert "Only an S3 on-failure destination keeps the records" in out.err
+
+
+def test_a_quiet_item_repair_incident_is_closed_and_its_end_lists_the_conflicts(env, monkeypatch):
+    from dynamodb_dr.stream_recovery import followup
+
+    topic, received = topic_with_inbox()
+    env({TABLE: {"action": "item_repair"}}, window="1", **{cfg.SNS_TOPIC_ARN: topic})
+    monkeypatch.setattr(
+        followup, "QUIET_MARGIN_SECONDS", 0
+    )  # instead of waiting 5 minutes for lagging shards
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    for n in (1, 2):
+        ddb.put_item(TableName=TABLE, Item={**key(n), "v": {"S": "old"}})
+    reader.read_new()
+    for n in (1, 2):
+        ddb.delete_item(TableName=TABLE, Key=key(n))
+    ddb.put_item(TableName=TABLE, Item={**key(2), "v": {"S": "re-created"}})
+    assert invoke(reader.read_new_event()) == {"batchItemFailures": []}
+    assert follow_up()["finished"] == []  # still within its window
+
+    time.sleep(1.2)
+    summary = follow_up()
+
+    [incident] = incidents(ddb)
+    assert summary["finished"] == [incident["incident_id"]["S"]]
+    assert incident["closed"]["BOOL"] is True
+    start, end = received()
+    assert (start["event"], end["event"], end["table"]) == ("user_delete", "end", TABLE)
+    assert end["counters"] == {"conflicts": 1, "items_repaired": 1, "records_seen": 2}
+    assert end["conflict_keys"] == [key(2)]
+    assert get(ddb, key(1))["v"] == {"S": "old"} and get(ddb, key(2))["v"] == {"S": "re-created"}
