@@ -141,8 +141,8 @@ class BatchIncident:
     last: float = float("-inf")
     would_repair: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, counter: str) -> None:
-        self.counters[counter] = self.counters.get(counter, 0) + 1
+    def add(self, counter: str, n: int = 1) -> None:
+        self.counters[counter] = self.counters.get(counter, 0) + n
 
 
 def plan_key(raw: dict[str, Any]) -> tuple[str, str]:
@@ -313,22 +313,26 @@ def _note(store: IncidentStore, incident: Incident, note: str) -> Incident:
 
 
 def _count_repair(store: IncidentStore, noted: BatchIncident, result: RepairResult) -> None:
+    """Counters of the incident; ``conflicts`` counts the keys listed in conflict right now (a key that a
+    later bad change of its chain repairs leaves the list and the count)."""
     counter = {
         "repaired": "items_repaired",
         "already_repaired": "repairs_repeated",
         "repeated": "repairs_repeated",
-        "stale": "conflicts",
-        "conflict": "conflicts",
         "would_repair": "would_repair",
-    }[result.outcome]
-    noted.add(counter)
+    }.get(result.outcome)
+    if counter:
+        noted.add(counter)
     if result.outcome in ("stale", "conflict"):
-        store.note_conflict(noted.incident, result.keys_json, True)
         logger.warning(
             "item not repaired: conflict", extra={"key": result.keys_json, "reason": result.detail}
         )
+        if not result.was_listed:
+            store.note_conflict(noted.incident, result.keys_json, True)
+            noted.add("conflicts")
     elif result.outcome in ("repaired", "already_repaired") and result.was_listed:
         store.note_conflict(noted.incident, result.keys_json, False)
+        noted.add("conflicts", -1)
     if result.outcome == "would_repair":
         entry = {"key": result.keys_json, "before": result.before, "after": result.after}
         noted.would_repair.append(entry)

@@ -133,11 +133,11 @@ def repair_key(
             f"{where} has no NewImage to compare with; set the table's StreamViewType to NEW_AND_OLD_IMAGES"
         )
     known = store.key_state(incident, change.keys)
-    was_listed = known is not None and known.status == "stale"
+    was_listed = known is not None and known.status in ("stale", "conflict")
     state, conflict = _advance(store, incident, change)
     keys_json = state.keys_json
     if conflict:
-        return RepairResult("conflict", conflict, keys_json)
+        return RepairResult("conflict", conflict, keys_json, was_listed=was_listed)
     if state.last_sequence != change.sequence_number or state.status == "repaired":
         # Delivered again: an earlier change of the chain, or the last one, already repaired.
         return RepairResult("repeated", "a bad change already handled, delivered again", keys_json)
@@ -160,6 +160,7 @@ def repair_key(
                 f"the item has too many attributes for an exact condition ({len(condition)} characters); "
                 "restore it from a PITR restore table instead",
                 keys_json,
+                was_listed=was_listed,
             )
         arguments = {
             "ConditionExpression": condition,
@@ -178,7 +179,10 @@ def repair_key(
         if not same_image(current, last_bad):
             _set_status(store, state, "stale")
             return RepairResult(
-                "stale", "the item was written again after the bad change; it was left as it is", keys_json
+                "stale",
+                "the item was written again after the bad change; it was left as it is",
+                keys_json,
+                was_listed=was_listed,
             )
     store.mark_repair(change.table_name, repair_fingerprint(change.keys, last_bad, target))
     operation = "put_item" if target is not None else "delete_item"
@@ -200,7 +204,10 @@ def repair_key(
                 )
             _set_status(store, state, "stale")
             return RepairResult(
-                "stale", "the item was written again after the bad change; it was left as it is", keys_json
+                "stale",
+                "the item was written again after the bad change; it was left as it is",
+                keys_json,
+                was_listed=was_listed,
             )
         raise RecoveryActionError(
             f"could not repair an item of {change.table_name} ({operation}: {code}); the record will be retried"

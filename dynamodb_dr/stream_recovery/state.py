@@ -81,6 +81,7 @@ COUNTER_NAMES = (
     "repairs_repeated",
     "conflicts",
     "would_repair",
+    "repairs_refused",
     "records_before_restore_point",
 )
 

@@ -183,6 +183,7 @@ def test_a_chain_of_bad_changes_across_batches_ends_at_the_first_state(env):
     assert get(ddb, k) == {**k, "price": {"S": "A"}, "note": {"S": "n"}}
     [incident] = incidents(ddb)
     assert "conflict_keys" not in incident
+    assert incident["conflicts"]["N"] == "0"  # listed while the item was C, unlisted by the repair
 
 
 def test_a_legitimate_write_between_two_bad_changes_is_a_conflict_never_written(env):
@@ -202,6 +203,7 @@ def test_a_legitimate_write_between_two_bad_changes_is_a_conflict_never_written(
     assert get(ddb, k) == {**k, "price": {"S": "C"}, "note": {"S": "legitimate"}}  # neither B nor A
     [incident] = incidents(ddb)
     assert [json.loads(c) for c in incident["conflict_keys"]["SS"]] == [k]
+    assert incident["conflicts"]["N"] == "1"
     assert "items_repaired" not in incident
 
 
