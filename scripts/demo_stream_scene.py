@@ -282,7 +282,8 @@ def _busy_scene(say: Callable[[str], None], ddb: Any, handler: Callable[[dict, A
 
 def measure_batch(records: int) -> None:
     """Time one batch of ``records`` user deletes through the handler on the local endpoint, for each
-    action that touches every record (item_repair) or one per incident (pitr_restore)."""
+    action that touches every record (item_repair) or one per incident (pitr_restore); then one batch
+    of ``records`` ordinary updates (no incident)."""
     ddb = make_client("dynamodb")
     handler = _load_handler()
     logger.setLevel("ERROR")
@@ -325,6 +326,42 @@ def measure_batch(records: int) -> None:
             f"({1000 * elapsed / len(event['Records']):.1f} ms/record), failures "
             f"{len(response['batchItemFailures'])}, items in table afterwards {back}"
         )
+    # Ordinary traffic on a protected table: updates that are no incident (the cost every record pays).
+    table = "measure-traffic"
+    reader = _table(ddb, table, pitr=False)
+    os.environ[cfg.PROTECTED_TABLES] = json.dumps(
+        {table: {"action": "item_repair", "protected_attributes": ["price"], "burst_threshold": 5000}}
+    )
+    for i in range(0, records, 25):
+        ddb.batch_write_item(
+            RequestItems={
+                table: [
+                    {
+                        "PutRequest": {
+                            "Item": {"pk": {"S": f"item#{n}"}, "sk": {"N": "1"}, "price": {"N": "1"}}
+                        }
+                    }
+                    for n in range(i, min(i + 25, records))
+                ]
+            }
+        )
+    reader.read_new()
+    for n in range(records):
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"item#{n}"}, "sk": {"N": "1"}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "paid"}},
+        )
+    event = reader.read_new_event()
+    started = time.perf_counter()
+    response = handler(event, LocalLambdaContext(function_name="stream-recovery"))
+    elapsed = time.perf_counter() - started
+    print(
+        f"{'traffic':13s} {len(event['Records'])} ordinary MODIFY records in one batch: {elapsed:.2f}s "
+        f"({1000 * elapsed / len(event['Records']):.1f} ms/record), failures {len(response['batchItemFailures'])}"
+    )
 
 
 if __name__ == "__main__":
