@@ -23,6 +23,10 @@ module "backup_storage" {
   bucket_name    = var.bucket_name
   retention_days = var.retention_days
   force_destroy  = var.force_destroy
+
+  # The stream recovery failure bucket (modules/stream_recovery: bucket_prefix "<name>-stream-failures-")
+  # logs its access here too.
+  logged_bucket_name_prefixes = ["${local.name}-stream-failures-"]
 }
 
 module "export_backup" {

@@ -109,7 +109,7 @@ variable "followup_schedule" {
 }
 
 variable "access_log_bucket_name" {
-  description = "Bucket that receives the failure bucket's S3 server access logs (backup_storage's access_log_bucket_name)."
+  description = "Bucket that receives the failure bucket's S3 server access logs (backup_storage's access_log_bucket_name; it must accept the prefix \"<name>-stream-failures-\" in its logged_bucket_name_prefixes)."
   type        = string
 }
 
