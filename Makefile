@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup test lint demo restore clean
+.PHONY: setup test test-fast lint demo restore clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -16,9 +16,14 @@ setup:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: setup lint
 	$(PY) -m pytest -q
+
+# Unit tests and the quick functional ones: no Spark, no outside tools (under a minute).
+test-fast: setup
+	$(PY) -m pytest -q -m "not spark and not slow"
 
 # Spark's Python workers run the interpreter that runs the job (not the first python3 on PATH).
 demo: setup

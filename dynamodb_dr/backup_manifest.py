@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import is_condition_failed, is_missing_bucket, is_missing_object
 from dynamodb_dr.errors import BackupNotFoundError, ConcurrentUpdateError, ManifestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 SCHEMA_VERSION = 1
 BACKUP_TYPE = "DYNAMODB_NATIVE_EXPORT"
@@ -187,7 +191,7 @@ class StoredManifest:
     etag: str
 
 
-def read_manifest(s3: Any, bucket: str, prefix: str, backup_date: str) -> StoredManifest:
+def read_manifest(s3: S3Client, bucket: str, prefix: str, backup_date: str) -> StoredManifest:
     key = manifest_key(prefix, backup_date)
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
@@ -209,19 +213,27 @@ def read_manifest(s3: Any, bucket: str, prefix: str, backup_date: str) -> Stored
     return StoredManifest(BackupManifest.from_dict(data, source=f"s3://{bucket}/{key}"), obj["ETag"])
 
 
-def write_manifest(s3: Any, manifest: BackupManifest, *, etag: str | None) -> str:
+def write_manifest(s3: S3Client, manifest: BackupManifest, *, etag: str | None) -> str:
     """Replace the manifest whole, only if it is still the version read (``etag``), or create it
     only if it does not exist yet (``etag=None``). Returns the new ETag."""
     manifest.updated_at = utc_now_iso()
-    condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
-        response = s3.put_object(
-            Bucket=manifest.s3_bucket,
-            Key=manifest.key,
-            Body=manifest.to_json(),
-            ContentType="application/json",
-            **condition,
-        )
+        if etag:
+            response = s3.put_object(
+                Bucket=manifest.s3_bucket,
+                Key=manifest.key,
+                Body=manifest.to_json(),
+                ContentType="application/json",
+                IfMatch=etag,
+            )
+        else:
+            response = s3.put_object(
+                Bucket=manifest.s3_bucket,
+                Key=manifest.key,
+                Body=manifest.to_json(),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
     except ClientError as exc:
         if is_condition_failed(exc):
             raise ConcurrentUpdateError(
@@ -232,7 +244,7 @@ def write_manifest(s3: Any, manifest: BackupManifest, *, etag: str | None) -> st
 
 
 def update_manifest(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     prefix: str,
     backup_date: str,
@@ -258,7 +270,7 @@ def update_manifest(
     raise AssertionError("unreachable")
 
 
-def list_backup_dates(s3: Any, bucket: str, prefix: str) -> list[str]:
+def list_backup_dates(s3: S3Client, bucket: str, prefix: str) -> list[str]:
     """Dates that have a folder under ``prefix``, newest first."""
     dates: set[str] = set()
     paginator = s3.get_paginator("list_objects_v2")
@@ -271,7 +283,7 @@ def list_backup_dates(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def find_latest_complete(
-    s3: Any, bucket: str, prefix: str, *, skipped: list[str] | None = None
+    s3: S3Client, bucket: str, prefix: str, *, skipped: list[str] | None = None
 ) -> StoredManifest:
     """The newest backup whose status is COMPLETE. A manifest that cannot be read (not JSON, an
     unknown schema version, a malformed field) is passed over, not fatal: it is logged and named in

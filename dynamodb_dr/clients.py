@@ -38,4 +38,6 @@ def make_client(
 ) -> Any:
     """A low-level client for ``service`` with the project's shared configuration."""
     session = session or boto3.session.Session()
-    return session.client(service, region_name=region_name, config=config or DEFAULT_CONFIG)
+    # The service is a plain str here (boto3-stubs types each literal name); callers annotate the
+    # client they get where its type matters.
+    return session.client(service, region_name=region_name, config=config or DEFAULT_CONFIG)  # type: ignore[call-overload]

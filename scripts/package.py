@@ -10,9 +10,10 @@ Writes:
   dist/glue/dynamodb_dr.zip     the library for ``--extra-py-files``: dynamodb_dr plus any helper
                                 module next to the script in glue_jobs/.
   dist/glue/wheels/<wheel>.whl  the pinned binary wheels the Glue job installs at start with
-                                ``--additional-python-modules`` (today one: isal, ISA-L's gzip
-                                inflate for the export reader, about 2x zlib). Left out with
-                                --no-glue-wheels: the job then reads with stdlib zlib.
+                                ``--additional-python-modules``: isal, ISA-L's gzip inflate for
+                                the export reader (about 2x zlib), and msgspec, the validation
+                                stage's line check (about 7x json). Left out with
+                                --no-glue-wheels: the job then uses stdlib zlib and json.
   dist/SHA256SUMS               the digest of every file above.
 
 Not bundled: boto3 (both runtimes ship it) and Powertools for AWS Lambda, which comes from the
@@ -83,6 +84,12 @@ GLUE_WHEELS = (
         requirement="isal==1.9.1",
         filename="isal-1.9.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
         sha256="a5b2f93fc39b8be92c6547965143094ee4d6a5543ef2d762a0edb6f06201feb5",
+    ),
+    # The validation stage's fast JSON check (dynamodb_dr.restore.item_rules); json without it.
+    PinnedWheel(
+        requirement="msgspec==0.23.0",
+        filename="msgspec-0.23.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+        sha256="2e514e5b2a23e376f545f4962834b7312d9400705627c53330116b46daddfbe3",
     ),
 )
 

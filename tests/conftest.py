@@ -19,6 +19,20 @@ for extra in (ROOT, ROOT / "glue_jobs"):
 
 from local_aws import LocalAWS, export_layout, start_local_aws  # noqa: E402
 
+SLOW_FILES = {"test_checkov.py", "test_terraform_cli.py", "test_notebook.py", "test_artifacts.py"}
+"""Tools run in their own processes (checkov, terraform, a notebook kernel, the packaging)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test-fast`` leaves out what starts Spark or an outside tool: every test that uses the
+    ``spark`` fixture is marked ``spark`` (whether or not its module says so), the files above
+    ``slow``."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def local_aws_endpoint() -> Iterator[LocalAWS]:

@@ -16,14 +16,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import is_condition_failed, is_missing_object
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore import inflate, malloc
-from dynamodb_dr.restore.item_rules import ItemRules, line_problem
+from dynamodb_dr.restore.item_rules import ItemRules, is_item_object, line_problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read from S3 / the spool file at a time."""
@@ -78,9 +82,11 @@ class FileCheck:
     """The ETag of the object version checked (the write stage reads that version only)."""
 
 
-def _get_object(s3: Any, bucket: str, key: str, what: str, if_match: str | None = None) -> Any:
+def _get_object(s3: S3Client, bucket: str, key: str, what: str, if_match: str | None = None) -> Any:
     try:
-        return s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
+        if if_match:
+            return s3.get_object(Bucket=bucket, Key=key, IfMatch=if_match)
+        return s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if if_match and is_condition_failed(exc):
             raise ExportDataError(
@@ -96,7 +102,7 @@ def _get_object(s3: Any, bucket: str, key: str, what: str, if_match: str | None 
         raise
 
 
-def read_export_summary(s3: Any, bucket: str, summary_key: str) -> ExportSummary:
+def read_export_summary(s3: S3Client, bucket: str, summary_key: str) -> ExportSummary:
     body = _get_object(s3, bucket, summary_key, "export manifest")["Body"].read()
     try:
         data = json.loads(body)
@@ -120,7 +126,9 @@ def read_export_summary(s3: Any, bucket: str, summary_key: str) -> ExportSummary
     return summary
 
 
-def read_data_files(s3: Any, bucket: str, manifest_files_key: str, export_arn: str) -> tuple[DataFile, ...]:
+def read_data_files(
+    s3: S3Client, bucket: str, manifest_files_key: str, export_arn: str
+) -> tuple[DataFile, ...]:
     body = _get_object(s3, bucket, manifest_files_key, "export file list")["Body"].read()
     files = []
     for number, raw in enumerate(body.splitlines(), start=1):
@@ -144,7 +152,7 @@ def read_data_files(s3: Any, bucket: str, manifest_files_key: str, export_arn: s
     return tuple(files)
 
 
-def read_export(s3: Any, bucket: str, summary_key: str) -> Export:
+def read_export(s3: S3Client, bucket: str, summary_key: str) -> Export:
     """The export's summary and data files, checking that the files add up to its itemCount."""
     summary = read_export_summary(s3, bucket, summary_key)
     files = read_data_files(s3, bucket, summary.manifest_files_key, summary.export_arn)
@@ -170,7 +178,7 @@ def _fail(data_file: DataFile, export_arn: str, problem: str) -> ExportDataError
 
 @contextmanager
 def spooled(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     data_file: DataFile,
     export_arn: str,
@@ -190,7 +198,7 @@ def spooled(
 
 @contextmanager
 def _spool(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     data_file: DataFile,
     export_arn: str,
@@ -273,9 +281,14 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
 
 
 def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -> bytes:
-    """A stripped export line that looks like ``{"Item":{...}}`` (cheap check, no JSON parsing)."""
+    """A stripped export line that is one ``{"Item":{...}}`` object: AWS's compact form by a cheap
+    check of its ends, any other valid JSON form (spaces, another key order of whitespace; files not
+    written by AWS) by decoding it (``item_rules.is_item_object``). Sent as it is: any valid JSON
+    object fits in a PutRequest."""
     stripped = line.strip()
-    if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)):
+    if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)) and not is_item_object(
+        stripped
+    ):
         preview = stripped[:60].decode("utf-8", "replace")
         raise _fail(
             data_file, export_arn, f'line {number} is not an {{"Item":{{...}}}} object (starts {preview!r})'
@@ -357,7 +370,7 @@ def count_mismatch(data_file: DataFile, export_arn: str, items: int) -> ExportDa
 
 
 def validate_data_file(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     data_file: DataFile,
     export_arn: str,

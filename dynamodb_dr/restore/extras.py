@@ -143,11 +143,11 @@ def _key_json(key: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _key_from_json(text: str) -> dict[str, Any]:
-    key = json.loads(text)
+    key: dict[str, Any] = json.loads(text)
     for value in key.values():
         if "B" in value:
             value["B"] = base64.b64decode(value["B"])
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 def delete_extras(settings: DeleteSettings, keys: Iterable[str]) -> ExtrasDeleted:

@@ -14,7 +14,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 """A gzip stream (header and trailer), the largest window."""
@@ -28,7 +28,7 @@ def _engine() -> tuple[str, Any, tuple[type[Exception], ...]]:
         except ImportError:
             pass
         else:
-            return f"isal {isal.__version__}", isal_zlib, (zlib.error, isal_zlib.error)
+            return f"isal {isal.__version__}", isal_zlib, (zlib.error, cast(type[Exception], isal_zlib.error))
     return f"zlib {zlib.ZLIB_RUNTIME_VERSION}", zlib, (zlib.error,)
 
 
@@ -54,7 +54,11 @@ def engine(name: str) -> Iterator[str]:
         import isal
         from isal import isal_zlib
 
-        ENGINE, _module, ERRORS = f"isal {isal.__version__}", isal_zlib, (zlib.error, isal_zlib.error)
+        ENGINE, _module, ERRORS = (
+            f"isal {isal.__version__}",
+            isal_zlib,
+            (zlib.error, cast(type[Exception], isal_zlib.error)),
+        )
     else:
         raise ValueError(f"unknown inflate engine {name!r}: use isal or zlib")
     try:

@@ -180,3 +180,18 @@ def key_values(line: bytes, names: tuple[str, ...]) -> dict[str, Any]:
         return {name: _VALUE.decode(attributes[name]) for name in names}
     item = json.loads(line)["Item"]
     return {name: item[name] for name in names}
+
+
+def is_item_object(line: bytes) -> bool:
+    """The line is one valid JSON ``{"Item":{...}}`` object, whatever its whitespace."""
+    if msgspec is not None:
+        try:
+            _FRAME.decode(line)
+        except _DecodeError:
+            return False
+        return True
+    try:
+        whole = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(whole, dict) and set(whole) == {"Item"} and isinstance(whole["Item"], dict)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +20,10 @@ from dynamodb_dr.errors import ConfigError, ManifestError, TargetTableError
 from dynamodb_dr.restore.args import LATEST, RestoreArgs
 from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.tables import describe_key_schema, key_schema_signature
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class TargetState:
     the recorded definition's when it is to be created."""
 
 
-def resolve_backup(s3: Any, args: RestoreArgs, *, warnings: list[str] | None = None) -> StoredManifest:
+def resolve_backup(s3: S3Client, args: RestoreArgs, *, warnings: list[str] | None = None) -> StoredManifest:
     """The manifest of the date asked for, or for ``latest`` the newest readable COMPLETE one (each
     unreadable manifest passed over is named in ``warnings``)."""
     if args.backup_date == LATEST:
@@ -87,7 +92,7 @@ def check_backup(selection: TableSelection) -> dict[str, Any]:
     return backup.table_definition
 
 
-def _describe(dynamodb: Any, table: str) -> dict[str, Any] | None:
+def _describe(dynamodb: DynamoDBClient, table: str) -> Mapping[str, Any] | None:
     try:
         return dynamodb.describe_table(TableName=table)["Table"]
     except ClientError as exc:
@@ -97,7 +102,7 @@ def _describe(dynamodb: Any, table: str) -> dict[str, Any] | None:
 
 
 def check_target(
-    dynamodb: Any, selection: TableSelection, definition: dict[str, Any], *, create_missing: bool
+    dynamodb: DynamoDBClient, selection: TableSelection, definition: dict[str, Any], *, create_missing: bool
 ) -> TargetState:
     """The target must exist, be ACTIVE and have the recorded key schema (or be missing and
     ``create_missing``). Anything else is a TargetTableError naming the fix."""

@@ -7,7 +7,11 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -139,7 +143,7 @@ def report_key(prefix: str, backup_date: str, report: RestoreReport) -> str:
     return f"{prefix}/{backup_date}/restore-reports/{stamp}-{report.run_id}.json"
 
 
-def store_report(s3: Any, bucket: str, prefix: str, report: RestoreReport) -> str:
+def store_report(s3: S3Client, bucket: str, prefix: str, report: RestoreReport) -> str:
     """Write the report beside the backup's manifest; returns its key."""
     assert report.backup_date is not None
     key = report_key(prefix, report.backup_date, report)

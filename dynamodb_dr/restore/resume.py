@@ -45,14 +45,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import is_missing_object
 from dynamodb_dr.backup_manifest import utc_now_iso
 from dynamodb_dr.restore.export_reader import DataFile
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +126,7 @@ class TableProgress:
     resumed: bool = False
 
 
-def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
+def read_state(s3: S3Client, location: ProgressLocation) -> dict[str, Any] | None:
     try:
         body = s3.get_object(Bucket=location.bucket, Key=location.state_key)["Body"].read()
     except ClientError as exc:
@@ -138,7 +143,7 @@ def read_state(s3: Any, location: ProgressLocation) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def save_state(s3: Any, location: ProgressLocation, state: dict[str, Any]) -> None:
+def save_state(s3: S3Client, location: ProgressLocation, state: dict[str, Any]) -> None:
     state["updated_at"] = utc_now_iso()
     s3.put_object(
         Bucket=location.bucket,
@@ -148,7 +153,7 @@ def save_state(s3: Any, location: ProgressLocation, state: dict[str, Any]) -> No
     )
 
 
-def _listing(s3: Any, location: ProgressLocation) -> dict[str, str]:
+def _listing(s3: S3Client, location: ProgressLocation) -> dict[str, str]:
     """``{key: ETag}`` of everything in the ``files/`` folder."""
     objects: dict[str, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(
@@ -158,17 +163,19 @@ def _listing(s3: Any, location: ProgressLocation) -> dict[str, str]:
     return objects
 
 
-def _marker_keys(s3: Any, location: ProgressLocation) -> list[str]:
+def _marker_keys(s3: S3Client, location: ProgressLocation) -> list[str]:
     return list(_listing(s3, location))
 
 
-def completed_files(s3: Any, location: ProgressLocation, data_files: list[DataFile]) -> frozenset[str]:
+def completed_files(
+    s3: S3Client, location: ProgressLocation, data_files: Sequence[DataFile]
+) -> frozenset[str]:
     """Keys of ``data_files`` whose marker exists (markers of files not in the list are ignored)."""
     by_marker = {location.marker_key(f.key): f.key for f in data_files}
     return frozenset(by_marker[k] for k in _marker_keys(s3, location) if k in by_marker)
 
 
-def delete_markers(s3: Any, location: ProgressLocation) -> int:
+def delete_markers(s3: S3Client, location: ProgressLocation) -> int:
     keys = _marker_keys(s3, location)
     for i in range(0, len(keys), _DELETE_BATCH):
         chunk = keys[i : i + _DELETE_BATCH]
@@ -190,7 +197,7 @@ def delete_markers(s3: Any, location: ProgressLocation) -> int:
 
 
 def inspect(
-    s3: Any, location: ProgressLocation, data_files: list[DataFile], *, resume: bool
+    s3: S3Client, location: ProgressLocation, data_files: Sequence[DataFile], *, resume: bool
 ) -> TableProgress:
     """What a run would do, without writing anything (used by ``--dry_run`` too)."""
     state = read_state(s3, location)
@@ -199,7 +206,7 @@ def inspect(
     return TableProgress(location, {}, frozenset(), resumed=False)
 
 
-def start_fresh(s3: Any, location: ProgressLocation, run_id: str, **facts: Any) -> TableProgress:
+def start_fresh(s3: S3Client, location: ProgressLocation, run_id: str, **facts: Any) -> TableProgress:
     """Forget earlier attempts: delete their markers, record a new IN_PROGRESS state."""
     deleted = delete_markers(s3, location)
     if deleted:
@@ -212,9 +219,9 @@ def start_fresh(s3: Any, location: ProgressLocation, run_id: str, **facts: Any) 
 
 
 def begin(
-    s3: Any,
+    s3: S3Client,
     location: ProgressLocation,
-    data_files: list[DataFile],
+    data_files: Sequence[DataFile],
     *,
     resume: bool,
     run_id: str,
@@ -233,7 +240,9 @@ def begin(
     return start_fresh(s3, location, run_id, attempts=[run_id], **({"created": True} if created else {}))
 
 
-def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
+def write_marker(
+    s3: S3Client, location: ProgressLocation, data_file_key: str, items: int, run_id: str
+) -> None:
     """Called by the Spark task after every item of the file was written and the count checked."""
     body = {"data_file": data_file_key, "items": items, "run_id": run_id, "written_at": utc_now_iso()}
     s3.put_object(
@@ -241,7 +250,7 @@ def write_marker(s3: Any, location: ProgressLocation, data_file_key: str, items:
     )
 
 
-def write_live(s3: Any, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
+def write_live(s3: S3Client, location: ProgressLocation, data_file_key: str, items: int, run_id: str) -> None:
     """Called by the Spark task every ``LIVE_SECONDS`` while it writes a file: items written so far."""
     body = {"data_file": data_file_key, "items": items, "run_id": run_id, "at": utc_now_iso()}
     s3.put_object(
@@ -256,7 +265,9 @@ class LiveProgress:
     no marker yet). One listing gives both, so a file is never counted twice or missed as it
     finishes."""
 
-    def __init__(self, s3: Any, location: ProgressLocation, to_write: list[DataFile], run_id: str) -> None:
+    def __init__(
+        self, s3: S3Client, location: ProgressLocation, to_write: list[DataFile], run_id: str
+    ) -> None:
         self.s3, self.location, self.run_id = s3, location, run_id
         self._done: dict[str, DataFile] = {}
         """``.done`` key: its data file, for the files this run writes."""
@@ -303,7 +314,7 @@ class LiveProgress:
         return items if isinstance(items, int) and items >= 0 else 0
 
 
-def finish(s3: Any, progress: TableProgress) -> None:
+def finish(s3: S3Client, progress: TableProgress) -> None:
     """The table was restored in full: record it, then delete its markers, so the next identical
     run is a fresh restore. A crash in between is harmless: a SUCCEEDED state means fresh anyway."""
     progress.state["status"] = SUCCEEDED

@@ -82,7 +82,7 @@ class SparkRunner:
         return write_rate.task_slots(sc.defaultParallelism, dict(sc.getConf().getAll()))
 
     def counter(self) -> Counter:
-        return self.spark.sparkContext.accumulator({}, TABLE_COUNTS)  # type: ignore[no-any-return]
+        return self.spark.sparkContext.accumulator({}, TABLE_COUNTS)
 
     def subtract(
         self,
@@ -103,7 +103,7 @@ class SparkRunner:
                 sc.parallelize(list(left_tasks), len(left_tasks)).flatMap(left_keys).map(lambda k: (k, None))
             )
             theirs = theirs.subtractByKey(ours, numPartitions=partitions)
-        return theirs.values().mapPartitions(lambda payloads: [act(payloads)]).collect()  # type: ignore[no-any-return]
+        return theirs.values().mapPartitions(lambda payloads: [act(payloads)]).collect()
 
 
 class _LocalCounter:

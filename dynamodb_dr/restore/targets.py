@@ -7,15 +7,20 @@ import logging
 import random
 import re
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, WaiterError
 
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.errors import TargetTableError, WriteError
 from dynamodb_dr.tables import create_table_request
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +29,7 @@ DELETE_BATCH = 25
 
 
 def create_target(
-    dynamodb: Any, table_name: str, definition: dict[str, Any], *, wait_seconds: int = 600
+    dynamodb: DynamoDBClient, table_name: str, definition: dict[str, Any], *, wait_seconds: int = 600
 ) -> None:
     """Create ``table_name`` from the backup's recorded definition and wait until it is ACTIVE."""
     try:
@@ -47,7 +52,7 @@ def create_target(
     logger.info("created target table", extra={"table": table_name})
 
 
-def enable_pitr(dynamodb: Any, table_name: str) -> None:
+def enable_pitr(dynamodb: DynamoDBClient, table_name: str) -> None:
     try:
         dynamodb.update_continuous_backups(
             TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
@@ -66,7 +71,7 @@ def backup_name(table_name: str, now: datetime | None = None) -> str:
     return f"{base}-pre-restore-{stamp}"
 
 
-def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
+def backup_target(dynamodb: DynamoDBClient, table_name: str) -> Mapping[str, Any]:
     """An on-demand backup of the target before it is cleared.
 
     Accepted once DynamoDB reports it CREATING or AVAILABLE: an on-demand backup holds the table as
@@ -94,9 +99,11 @@ def backup_target(dynamodb: Any, table_name: str) -> dict[str, Any]:
     return details
 
 
-def delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], deadline: float) -> int:
+def delete_keys(
+    dynamodb: DynamoDBClient, table_name: str, keys: list[dict[str, Any]], deadline: float
+) -> int:
     """Delete up to 25 items by key, re-sending ``UnprocessedItems`` with backoff until ``deadline``."""
-    requests = [{"DeleteRequest": {"Key": k}} for k in keys]
+    requests: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys]
     attempt = 0
     while requests:
         response = dynamodb.batch_write_item(RequestItems={table_name: requests})
@@ -115,7 +122,12 @@ def delete_keys(dynamodb: Any, table_name: str, keys: list[dict[str, Any]], dead
 
 
 def _scan_keys(
-    dynamodb: Any, table_name: str, key_names: tuple[str, ...], segment: int, total: int, limit: int
+    dynamodb: DynamoDBClient,
+    table_name: str,
+    key_names: tuple[str, ...],
+    segment: int,
+    total: int,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Up to about ``limit`` keys of one Scan segment; True when the segment was read to its end.
 
@@ -144,7 +156,7 @@ def _scan_keys(
 
 
 def clear_table(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table_name: str,
     key_names: tuple[str, ...],
     *,

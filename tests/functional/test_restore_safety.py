@@ -233,3 +233,25 @@ def _batch_put(ddb, table: str, items: list[dict]) -> None:
         ddb.batch_write_item(
             RequestItems={table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         )
+
+
+def test_lines_with_whitespace_restore_exactly(users, capsys, spark):
+    """An export not written by AWS (a console copy, another tool) may space its JSON: still valid."""
+    ddb, s3, backup = users
+    expected = {k: v for k, v in scan_all(ddb, "users").items() if k != ("junk",)}  # u01 was deleted
+    for entry in data_files(s3, BUCKET, backup):
+        key = entry["dataFileS3Key"]
+        lines = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).splitlines()
+        spaced = [json.dumps(json.loads(line), indent=None).encode() for line in lines if line.strip()]
+        assert all(b'"Item": {' in line for line in spaced)
+        replace_data_file(
+            s3, BUCKET, key, gzip.compress(b"\n".join(spaced) + b"\n"), backup.manifest_files_key
+        )
+    ddb.delete_table(TableName="users")
+
+    code, report = _run(capsys, spark, "--create_missing_tables", "true")
+    assert code == 0, report
+    restored = scan_all(ddb, "users")
+    assert set(restored) == {(f"u{i:02d}",) for i in range(8)}
+    for key, item in expected.items():
+        assert restored[key] == item, key

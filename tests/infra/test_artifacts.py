@@ -42,6 +42,11 @@ package = _load_package_script()
 # The pin, restated here so a changed pin in scripts/package.py is a deliberate two-place edit.
 PINNED_ISAL = "isal-1.9.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl"
 PINNED_ISAL_SHA256 = "a5b2f93fc39b8be92c6547965143094ee4d6a5543ef2d762a0edb6f06201feb5"
+PINNED_MSGSPEC = (
+    "msgspec-0.23.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl"
+)
+PINNED_MSGSPEC_SHA256 = "2e514e5b2a23e376f545f4962834b7312d9400705627c53330116b46daddfbe3"
+PINNED_WHEELS = sorted([PINNED_ISAL, PINNED_MSGSPEC])
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +181,7 @@ def _example_wheel_paths(dist: Path) -> list[str]:
 
 def test_build_has_the_pinned_glue_wheel(dist: Path) -> None:
     wheels = dist / package.GLUE_WHEELS_DIR
-    assert sorted(p.name for p in wheels.iterdir()) == [PINNED_ISAL]
+    assert sorted(p.name for p in wheels.iterdir()) == PINNED_WHEELS
     assert hashlib.sha256((wheels / PINNED_ISAL).read_bytes()).hexdigest() == PINNED_ISAL_SHA256
     assert (wheels / PINNED_ISAL).stat().st_size == 302_176
     with zipfile.ZipFile(wheels / PINNED_ISAL) as wheel:
@@ -186,11 +191,15 @@ def test_build_has_the_pinned_glue_wheel(dist: Path) -> None:
     )
     sums = dict(reversed(line.split("  ", 1)) for line in (dist / "SHA256SUMS").read_text().splitlines())
     assert sums[f"{package.GLUE_WHEELS_DIR}/{PINNED_ISAL}"] == PINNED_ISAL_SHA256
+    assert hashlib.sha256((wheels / PINNED_MSGSPEC).read_bytes()).hexdigest() == PINNED_MSGSPEC_SHA256
+    assert sums[f"{package.GLUE_WHEELS_DIR}/{PINNED_MSGSPEC}"] == PINNED_MSGSPEC_SHA256
+    with zipfile.ZipFile(wheels / PINNED_MSGSPEC) as wheel:
+        assert any(n.startswith("msgspec/_core.cpython-311-x86_64-linux-gnu") for n in wheel.namelist())
 
 
 def test_glue_job_installs_the_wheels_the_example_passes(dist: Path) -> None:
     wheel_names = _example_wheel_paths(dist)
-    assert wheel_names == [PINNED_ISAL], "the example root must pass the wheel make package built"
+    assert wheel_names == PINNED_WHEELS, "the example root must pass the wheels make package built"
 
     tf = next(c for c in COMPONENTS if c.glue_job).tf
     job = tf.resources("aws_glue_job")["restore"]
@@ -214,7 +223,7 @@ def test_glue_job_installs_the_wheels_the_example_passes(dist: Path) -> None:
         f"s3://example-bucket/{key.replace('${var.artifacts_prefix}', prefix).replace('${each.key}', name)}"
         for name in wheel_names
     )
-    assert uris == f"s3://example-bucket/glue-artifacts/wheels/{PINNED_ISAL}"
+    assert uris == ",".join(f"s3://example-bucket/glue-artifacts/wheels/{name}" for name in PINNED_WHEELS)
     assert "${aws_s3_object.wheel}" in job["depends_on"], (
         "the job must not start before its wheels are uploaded"
     )

@@ -44,3 +44,19 @@ def test_line_check_accepts_items_and_rejects_anything_else():
             ExportDataError, match=r"data file p/AWSDynamoDB/x/data/f.json.gz of export arn:x: line 7"
         ):
             check_line(bad, data_file, "arn:x", 7)
+
+
+def test_line_check_accepts_any_valid_json_item_object():
+    """Files not written by AWS (console copies, other tools) may carry whitespace."""
+    data_file = DataFile(key="p/AWSDynamoDB/x/data/f.json.gz", item_count=1, md5="x")
+    for spaced in (
+        b'{"Item" : {"pk": {"S": "a"}}}',
+        b'  {\t"Item":{"pk":{"S":"a"} } }  ',
+        b'{"Item":{"pk":{"S":"a"}} }',
+    ):
+        assert check_line(spaced, data_file, "arn:x", 1) == spaced.strip()
+        body = batch_body("t", [spaced.strip()])
+        assert json.loads(body)["RequestItems"]["t"][0]["PutRequest"]["Item"] == {"pk": {"S": "a"}}
+    for bad in (b'{"Item" : {"pk": {"S": "a"}}', b'{"Item" : {"pk": {"S": "a"}}, "x": 1}', b'{"Item": []}'):
+        with pytest.raises(ExportDataError, match="line 3"):
+            check_line(bad, data_file, "arn:x", 3)
