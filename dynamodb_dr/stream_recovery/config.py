@@ -211,7 +211,7 @@ def _policy(name: str, spec: Any, default_threshold: int) -> TablePolicy:
     if unknown:
         raise ConfigError(f"{source} has unknown keys {unknown}; allowed: {sorted(_POLICY_KEYS)}")
     try:
-        action = Action(spec.get("action"))
+        action = Action(str(spec.get("action")))
     except ValueError:
         raise ConfigError(
             f"{source}.action={spec.get('action')!r} is not an action; expected one of "

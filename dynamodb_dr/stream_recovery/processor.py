@@ -369,7 +369,7 @@ def process_event(event: dict[str, Any], context: Any, runtime: Runtime) -> dict
     if well_formed:
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
         response = process_partial_response({"Records": well_formed}, record_handler, processor, context)
-        failures += list(response.get("batchItemFailures", []))
+        failures += [{"itemIdentifier": str(f["itemIdentifier"])} for f in response["batchItemFailures"]]
     for noted in incidents.values():
         try:
             finish_incident(noted, runtime, store)

@@ -194,7 +194,8 @@ def repair_key(
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "ConditionalCheckFailedException":
-            if same_image(exc.response.get("Item"), target):
+            now = exc.response.get("Item")  # ReturnValuesOnConditionCheckFailure: the item as it is
+            if same_image(now if isinstance(now, dict) else None, target):
                 _set_status(store, state, "repaired")
                 return RepairResult(
                     "already_repaired",
