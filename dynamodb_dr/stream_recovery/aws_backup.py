@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code, error_message
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
 
 USABLE_STATUSES = ("COMPLETED", "AVAILABLE")  # AVAILABLE: usable too (AWS Backup API)
@@ -32,7 +33,7 @@ def newest_recovery_point(
             )
         except ClientError as exc:
             raise RecoveryActionError(
-                f"ListRecoveryPointsByResource for {table_arn} failed ({exc.response['Error']['Code']}); "
+                f"ListRecoveryPointsByResource for {table_arn} failed ({error_code(exc)}); "
                 "check the Lambda role allows backup:ListRecoveryPointsByResource"
             ) from exc
         for point in page.get("RecoveryPoints", []):
@@ -82,7 +83,7 @@ def start_backup_restore(
     except ClientError as exc:
         raise RecoveryActionError(
             f"StartRestoreJob from {recovery_point_arn} into {target_table} failed "
-            f"({exc.response['Error']['Code']}: {exc.response['Error'].get('Message')})"
+            f"({error_code(exc)}: {error_message(exc)})"
         ) from exc
     return response["RestoreJobId"]
 
@@ -97,6 +98,6 @@ def restore_job_status(backup: Any, job_id: str) -> tuple[str, str | None]:
         job = backup.describe_restore_job(RestoreJobId=job_id)
     except ClientError as exc:
         raise RecoveryActionError(
-            f"DescribeRestoreJob {job_id} failed ({exc.response['Error']['Code']}); it is tried again"
+            f"DescribeRestoreJob {job_id} failed ({error_code(exc)}); it is tried again"
         ) from exc
     return job["Status"], job.get("StatusMessage")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import is_missing_table
 from dynamodb_dr.stream_recovery import aws_backup, notify, pitr
 from dynamodb_dr.stream_recovery.config import Action
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
@@ -199,7 +200,7 @@ def _restored_table_state(incident: Incident, runtime: Runtime) -> str:
     try:
         table = clients.dynamodb.describe_table(TableName=incident.target_table)["Table"]
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+        if is_missing_table(exc):
             return f"failed: the recovery table {incident.target_table} does not exist (the restore failed or it was deleted)"
         raise
     return "ready" if table["TableStatus"] == "ACTIVE" else "waiting"

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
 from dynamodb_dr.stream_recovery.state import Incident
 
@@ -58,7 +59,7 @@ def announce(sns: Any, topic_arn: str, incident: Incident, body: dict[str, Any])
         )
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not announce incident {incident.incident_id} on {topic_arn} ({exc.response['Error']['Code']}); "
+            f"could not announce incident {incident.incident_id} on {topic_arn} ({error_code(exc)}); "
             "check SNS_TOPIC_ARN and the Lambda role's sns:Publish permission"
         ) from exc
     return response["MessageId"]

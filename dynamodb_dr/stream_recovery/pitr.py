@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code, error_message
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
 
 RESTORE_MARGIN_SECONDS = 1.0
@@ -42,7 +43,7 @@ def pitr_window(dynamodb: Any, table: str) -> PitrWindow:
         description = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not read the PITR window of {table} ({exc.response['Error']['Code']}); it is tried again"
+            f"could not read the PITR window of {table} ({error_code(exc)}); it is tried again"
         ) from exc
     pitr = description.get("PointInTimeRecoveryDescription") or {}
     if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
@@ -73,11 +74,11 @@ def start_pitr_restore(dynamodb: Any, source: str, target: str, restore_time: fl
             RestoreDateTime=datetime.fromtimestamp(restore_time, UTC),
         )
     except ClientError as exc:
-        code = exc.response["Error"]["Code"]
+        code = error_code(exc)
         if code == "TableAlreadyExistsException" and _is_our_restore(dynamodb, source, target):
             return "started"
         raise RecoveryActionError(
-            f"RestoreTableToPointInTime {source} -> {target} failed ({code}: {exc.response['Error'].get('Message')})"
+            f"RestoreTableToPointInTime {source} -> {target} failed ({code}: {error_message(exc)})"
         ) from exc
     return "started"
 
@@ -136,7 +137,7 @@ def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
             dynamodb.update_table(TableName=target, DeletionProtectionEnabled=True)
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not copy TTL/stream/PITR/tags from {source} to {target} ({exc.response['Error']['Code']}); "
+            f"could not copy TTL/stream/PITR/tags from {source} to {target} ({error_code(exc)}); "
             "it stays pending and is tried again at the next invocation"
         ) from exc
     return True

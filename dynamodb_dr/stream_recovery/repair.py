@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError, StreamRecordError
 from dynamodb_dr.stream_recovery.records import (
     StreamChange,
@@ -77,7 +78,7 @@ def _current_item(dynamodb: Any, change: StreamChange) -> dict[str, Any] | None:
     except ClientError as exc:
         raise RecoveryActionError(
             f"could not read an item of {change.table_name} before repairing it "
-            f"({exc.response['Error']['Code']}); the record will be retried"
+            f"({error_code(exc)}); the record will be retried"
         ) from exc
 
 
@@ -192,7 +193,7 @@ def repair_key(
             TableName=change.table_name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request, **arguments
         )
     except ClientError as exc:
-        code = exc.response["Error"]["Code"]
+        code = error_code(exc)
         if code == "ConditionalCheckFailedException":
             now = exc.response.get("Item")  # ReturnValuesOnConditionCheckFailure: the item as it is
             if same_image(now if isinstance(now, dict) else None, target):

@@ -37,6 +37,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code, is_missing_table
 from dynamodb_dr.stream_recovery.errors import IncidentStateError
 from dynamodb_dr.stream_recovery.records import change_fingerprint
 
@@ -191,7 +192,7 @@ class IncidentStore:
         try:
             self.dynamodb.put_item(**kwargs)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise self._error(exc, f"write {item['pk']['S']}") from exc
         return True
@@ -203,14 +204,14 @@ class IncidentStore:
                 TableName=self.table_name, Key={"pk": _s(pk)}, ReturnValues="ALL_NEW", **kwargs
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise self._error(exc, f"{what} {pk}") from exc
         return response["Attributes"]
 
     def _error(self, exc: ClientError, what: str) -> IncidentStateError:
-        code = exc.response["Error"]["Code"]
-        if code == "ResourceNotFoundException":
+        code = error_code(exc)
+        if is_missing_table(exc):
             return IncidentStateError(
                 f"the incident state table {self.table_name!r} does not exist; create it (partition key 'pk', "
                 "type S) or fix INCIDENT_STATE_TABLE"
@@ -565,7 +566,7 @@ class IncidentStore:
                 ExpressionAttributeValues={":s": _s(previous.last_sequence), ":st": _s(previous.status)},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise self._error(exc, f"write {item['pk']['S']}") from exc
         return True

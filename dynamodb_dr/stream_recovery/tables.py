@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code
 from dynamodb_dr.stream_recovery.config import TablePolicy
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
 
@@ -39,7 +40,7 @@ class TableFactsCache:
             ttl = self.dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         except ClientError as exc:
             raise RecoveryActionError(
-                f"could not describe {table} ({exc.response['Error']['Code']}); the record will be retried"
+                f"could not describe {table} ({error_code(exc)}); the record will be retried"
             ) from exc
         facts = TableFacts(
             ttl_attribute=ttl.get("AttributeName")
