@@ -10,10 +10,14 @@ Environment variables (Terraform sets exactly these):
 
     Policy keys: ``action`` (required): ``item_repair`` | ``pitr_restore`` | ``aws_backup_restore`` |
     ``alert_only``; ``protected_attributes`` (list of attribute names, default none): a MODIFY that
-    removes or changes one is an incident; ``burst_threshold`` (int, default ``BURST_THRESHOLD``):
-    this many REMOVE/MODIFY records within one incident window are an incident;
+    removes or changes one is an incident (protect only attributes that never change legitimately);
+    ``burst_threshold`` (int, default ``BURST_THRESHOLD``): the fewest REMOVE/MODIFY records in one
+    incident window that can be a burst; ``burst_factor`` (number, default 5): a window is a burst when
+    it holds at least this many times the table's baseline (the median of its previous 10 windows);
     ``user_deletes_are_incidents`` (bool, default true): every REMOVE made by a user (not TTL) is an
-    incident.
+    incident; ``home_region`` (region name): for a global table, the one region whose Lambda may repair
+    items (item repair is refused on a global table without it); ``dry_run`` (bool, default false):
+    detect and announce, including the repairs and restores that would be made, but write nothing.
 ``INCIDENT_STATE_TABLE`` (required)
     The small DynamoDB table (partition key ``pk``, type S; TTL attribute ``expires_at``) that holds
     incident state, burst counters and repair markers.
@@ -69,7 +73,17 @@ RECOVERY_SUFFIX_LENGTH = len("-recovery-20260101T000000")
 SNS_TOPIC_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 VAULT_RE = re.compile(r"^[a-zA-Z0-9\-_]{2,50}$")
-_POLICY_KEYS = {"action", "protected_attributes", "burst_threshold", "user_deletes_are_incidents"}
+_POLICY_KEYS = {
+    "action",
+    "protected_attributes",
+    "burst_threshold",
+    "burst_factor",
+    "user_deletes_are_incidents",
+    "home_region",
+    "dry_run",
+}
+DEFAULT_BURST_FACTOR = 5.0
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class Action(StrEnum):
@@ -86,6 +100,9 @@ class TablePolicy:
     protected_attributes: frozenset[str] = frozenset()
     burst_threshold: int = DEFAULT_BURST_THRESHOLD
     user_deletes_are_incidents: bool = True
+    burst_factor: float = DEFAULT_BURST_FACTOR
+    home_region: str | None = None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +211,7 @@ def _policy(name: str, spec: Any, default_threshold: int) -> TablePolicy:
     if unknown:
         raise ConfigError(f"{source} has unknown keys {unknown}; allowed: {sorted(_POLICY_KEYS)}")
     try:
-        action = Action(spec.get("action"))
+        action = Action(str(spec.get("action")))
     except ValueError:
         raise ConfigError(
             f"{source}.action={spec.get('action')!r} is not an action; expected one of "
@@ -220,10 +237,22 @@ def _policy(name: str, spec: Any, default_threshold: int) -> TablePolicy:
     user_deletes = spec.get("user_deletes_are_incidents", True)
     if not isinstance(user_deletes, bool):
         raise ConfigError(f"{source}.user_deletes_are_incidents={user_deletes!r} must be true or false")
+    factor = spec.get("burst_factor", DEFAULT_BURST_FACTOR)
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not 1.5 <= factor <= 1000:
+        raise ConfigError(f"{source}.burst_factor={factor!r} must be a number 1.5-1000")
+    home_region = spec.get("home_region")
+    if home_region is not None and not (isinstance(home_region, str) and REGION_RE.match(home_region)):
+        raise ConfigError(f"{source}.home_region={home_region!r} must be a region name such as us-east-1")
+    dry_run = spec.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ConfigError(f"{source}.dry_run={dry_run!r} must be true or false")
     return TablePolicy(
         table_name=name,
         action=action,
         protected_attributes=frozenset(attributes),
         burst_threshold=threshold,
         user_deletes_are_incidents=user_deletes,
+        burst_factor=float(factor),
+        home_region=home_region,
+        dry_run=dry_run,
     )

@@ -9,11 +9,13 @@ source once the new table is ACTIVE.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr.aws_errors import error_code, error_message
 from dynamodb_dr.stream_recovery.errors import RecoveryActionError
 
 RESTORE_MARGIN_SECONDS = 1.0
@@ -23,34 +25,35 @@ def recovery_table_name(table: str, now: datetime) -> str:
     return f"{table}-recovery-{now.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
-def clamp_restore_time(first_record_time: float, earliest: float, latest: float) -> float:
-    """One second before the first bad change, inside the restorable window."""
-    return max(earliest, min(first_record_time - RESTORE_MARGIN_SECONDS, latest))
+def restore_time_of(first_record_time: float) -> float:
+    """One second before the first bad change."""
+    return first_record_time - RESTORE_MARGIN_SECONDS
 
 
-def plan_pitr_restore(dynamodb: Any, table: str, first_record_time: float, now: datetime) -> dict[str, Any]:
-    """The incident fields of a PITR restore: target table and restore time, or why it cannot run."""
-    target = recovery_table_name(table, now)
+@dataclass(frozen=True)
+class PitrWindow:
+    enabled: bool
+    earliest: float = 0.0
+    latest: float = 0.0
+    recovery_period_days: int | None = None
+
+
+def pitr_window(dynamodb: Any, table: str) -> PitrWindow:
     try:
         description = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not read the PITR window of {table} ({exc.response['Error']['Code']}); the record will be retried"
+            f"could not read the PITR window of {table} ({error_code(exc)}); it is tried again"
         ) from exc
     pitr = description.get("PointInTimeRecoveryDescription") or {}
     if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
-        return {
-            "target_table": target,
-            "action_status": "failed",
-            "error": f"point-in-time recovery is not enabled on {table}; enable it (UpdateContinuousBackups) "
-            "so that later incidents can be restored",
-        }
-    restore_time = clamp_restore_time(
-        first_record_time,
-        pitr["EarliestRestorableDateTime"].timestamp(),
-        pitr["LatestRestorableDateTime"].timestamp(),
+        return PitrWindow(enabled=False)
+    return PitrWindow(
+        enabled=True,
+        earliest=pitr["EarliestRestorableDateTime"].timestamp(),
+        latest=pitr["LatestRestorableDateTime"].timestamp(),
+        recovery_period_days=pitr.get("RecoveryPeriodInDays"),
     )
-    return {"target_table": target, "restore_time": restore_time, "action_status": "pending"}
 
 
 def _is_our_restore(dynamodb: Any, source: str, target: str) -> bool:
@@ -71,18 +74,19 @@ def start_pitr_restore(dynamodb: Any, source: str, target: str, restore_time: fl
             RestoreDateTime=datetime.fromtimestamp(restore_time, UTC),
         )
     except ClientError as exc:
-        code = exc.response["Error"]["Code"]
+        code = error_code(exc)
         if code == "TableAlreadyExistsException" and _is_our_restore(dynamodb, source, target):
             return "started"
         raise RecoveryActionError(
-            f"RestoreTableToPointInTime {source} -> {target} failed ({code}: {exc.response['Error'].get('Message')})"
+            f"RestoreTableToPointInTime {source} -> {target} failed ({code}: {error_message(exc)})"
         ) from exc
     return "started"
 
 
 def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
-    """Copy TTL, stream, PITR and tags from ``source`` to the restored ``target``. False while the
-    target is not ACTIVE yet (call again later); True when done."""
+    """Copy TTL, stream, PITR (with its recovery period), tags (not the reserved ``aws:`` ones) and
+    deletion protection from ``source`` to the restored ``target``. False while the target is not
+    ACTIVE yet (call again later); True when done. (Auto scaling is not copied: see docs.)"""
     try:
         target_table = dynamodb.describe_table(TableName=target)["Table"]
         if target_table["TableStatus"] != "ACTIVE":
@@ -124,11 +128,16 @@ def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
             token = page.get("NextToken")
             if not token:
                 break
+        tags = [t for t in tags if not t["Key"].startswith("aws:")]  # reserved: users cannot set them
         if tags:
             dynamodb.tag_resource(ResourceArn=target_table["TableArn"], Tags=tags)
+        if source_table.get("DeletionProtectionEnabled") and not target_table.get(
+            "DeletionProtectionEnabled"
+        ):
+            dynamodb.update_table(TableName=target, DeletionProtectionEnabled=True)
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not copy TTL/stream/PITR/tags from {source} to {target} ({exc.response['Error']['Code']}); "
+            f"could not copy TTL/stream/PITR/tags from {source} to {target} ({error_code(exc)}); "
             "it stays pending and is tried again at the next invocation"
         ) from exc
     return True

@@ -21,6 +21,7 @@ from dynamodb_dr.stream_recovery.processor import runtime_from_env
 from dynamodb_dr.stream_recovery.state import create_state_table
 from dynamodb_dr.stream_recovery.stream_reader import StreamReader
 from lambdas.stream_recovery.handler import lambda_handler
+from local_aws import pitr_window
 from local_aws.lambda_context import LocalLambdaContext
 
 STATE_TABLE = "stream-recovery-state"
@@ -55,6 +56,9 @@ def env(aws, monkeypatch):
     """Configure the Lambda's environment; returns a function taking PROTECTED_TABLES (and extras)."""
     ddb = make_client("dynamodb")
     create_state_table(ddb, STATE_TABLE)
+    pitr_window.install()
+    pitr_window.set_lag(0)  # tests that need AWS's ~5 minute lag set it themselves
+    monkeypatch.setattr(pitr_window, "_lag_seconds", 0.0)
 
     def configure(tables: dict[str, Any], **extra: str) -> None:
         monkeypatch.setenv(cfg.PROTECTED_TABLES, json.dumps(tables))
@@ -68,6 +72,18 @@ def env(aws, monkeypatch):
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
     return lambda_handler(event, LocalLambdaContext(function_name="stream-recovery"))
+
+
+SCHEDULED_EVENT = json.loads(
+    (
+        __import__("pathlib").Path(__file__).resolve().parents[1] / "events" / "scheduled_event.json"
+    ).read_text()
+)
+
+
+def follow_up() -> dict[str, Any]:
+    """The scheduled follow-up, as the EventBridge rule invokes it."""
+    return invoke(copy.deepcopy(SCHEDULED_EVENT))
 
 
 def state_items(ddb, prefix: str) -> list[dict[str, Any]]:
@@ -173,7 +189,7 @@ def test_user_delete_is_repaired_exactly_and_announced(env):
     [incident] = incident_roots(ddb)
     assert incident["reason"]["S"] == "user_delete"
     assert incident["items_repaired"]["N"] == "1"
-    assert incident["announced"]["BOOL"] is True
+    assert incident["announced"]["SS"] == ["user_delete"]
 
     [announcement] = received()
     assert announcement["table"] == TABLE
@@ -239,7 +255,10 @@ def test_repair_never_overwrites_an_item_written_again(env):
         "S": "written again"
     }
     [incident] = incident_roots(ddb)
-    assert incident["repairs_skipped"]["N"] == "1"
+    assert incident["conflicts"]["N"] == "1"
+    assert [json.loads(k) for k in incident["conflict_keys"]["SS"]] == [
+        {"pk": {"S": "order#9"}, "sk": {"N": "1"}}
+    ]
     assert "items_repaired" not in incident
 
 
@@ -270,19 +289,25 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     [request] = sent
     assert request["SourceTableName"] == TABLE
     assert re.fullmatch(rf"{TABLE}-recovery-\d{{8}}T\d{{6}}", request["TargetTableName"])
-    pitr = ddb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"][
-        "PointInTimeRecoveryDescription"
-    ]
     earliest_change = min(r["dynamodb"]["ApproximateCreationDateTime"] for r in event["Records"])
-    window = (pitr["EarliestRestorableDateTime"].timestamp(), pitr["LatestRestorableDateTime"].timestamp())
-    expected = min(max(earliest_change - 1, window[0]), window[1])
+    earliest_restorable = ddb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"
+    ]["EarliestRestorableDateTime"].timestamp()
+    # PITR was enabled less than a second before the deletes: the earliest restorable time is later.
+    expected = max(earliest_change - 1, earliest_restorable)
     assert request["RestoreDateTime"].timestamp() == pytest.approx(expected, abs=0.001)
+    [announcement] = received()  # announced once, after the first delivery
+    assert announcement["event"] == "user_delete"
+    assert announcement["record_count"] == 30
+    assert (announcement["action"], announcement["action_status"]) == ("pitr_restore", "started")
+    assert announcement["target_table"] == request["TargetTableName"]
+
+    follow_up()  # the scheduled follow-up: the restored table is ACTIVE, it gets what PITR does not restore
 
     tables = ddb.list_tables()["TableNames"]
     assert [t for t in tables if t.startswith(f"{TABLE}-recovery-")] == [request["TargetTableName"]]
     restored = ddb.describe_table(TableName=request["TargetTableName"])["Table"]
     assert restored["RestoreSummary"]["SourceTableArn"].endswith(f":table/{TABLE}")
-    # What PITR does not restore was put back once the table was ACTIVE:
     assert restored["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     ttl = ddb.describe_time_to_live(TableName=request["TargetTableName"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
@@ -299,13 +324,16 @@ def test_mass_delete_starts_exactly_one_pitr_restore(env):
     assert ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"  # live table untouched
 
     [incident] = incident_roots(ddb)
-    assert incident["action_status"]["S"] == "started"
+    assert incident["action_status"]["S"] == "done"
     assert incident["settings_status"]["S"] == "done"
     assert incident["target_table"]["S"] == request["TargetTableName"]
-    [announcement] = received()  # announced once, after the first delivery
-    assert announcement["record_count"] == 30
-    assert (announcement["action"], announcement["action_status"]) == ("pitr_restore", "started")
-    assert announcement["target_table"] == request["TargetTableName"]
+    [end] = received()
+    assert (end["event"], end["action_status"], end["target_table"]) == (
+        "end",
+        "done",
+        request["TargetTableName"],
+    )
+    assert end["table"] == TABLE
 
 
 def test_burst_of_modifies_over_the_threshold_is_one_incident(env):
@@ -431,9 +459,9 @@ def test_incident_spanning_window_boundaries_stays_one_incident(env):
     for record in records:
         assert invoke({"Records": [record]}) == {"batchItemFailures": []}
 
-    assert len(incident_roots(ddb)) == 1
-    links = [i for i in state_items(ddb, "INCIDENT#") if "continues" in i]
-    assert len(links) == len(buckets) - 1
+    [incident] = incident_roots(ddb)
+    [pointer] = state_items(ddb, "OPEN#")
+    assert pointer["incident_pk"] == incident["pk"]
     assert len([t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")]) == 1
 
 
@@ -449,60 +477,8 @@ def test_table_without_pitr_is_announced_with_the_fix_and_not_retried(env):
     [incident] = incident_roots(ddb)
     assert incident["action_status"]["S"] == "failed"
     assert "enable it (UpdateContinuousBackups)" in incident["error"]["S"]
-    assert incident["announced"]["BOOL"] is True
+    assert incident["announced"]["SS"] == ["user_delete"]
     assert [t for t in ddb.list_tables()["TableNames"] if t.startswith(f"{TABLE}-recovery-")] == []
-
-
-def test_pending_settings_of_a_restored_table_are_finished_by_a_later_invocation(env):
-    """A restored table that was not ACTIVE yet when its restore started (the emulator creates it ACTIVE
-    at once, so the pending state is written here through the state API) gets TTL, stream, PITR and tags
-    at the next invocation, whatever records that invocation carries."""
-    from dynamodb_dr.stream_recovery.state import IncidentStore
-
-    env({TABLE: {"action": "pitr_restore"}})
-    ddb = make_client("dynamodb")
-    make_table(ddb, TABLE, pitr=True)
-    target = f"{TABLE}-recovery-20260101T000000"
-    ddb.create_table(
-        TableName=target,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    store = IncidentStore(ddb, STATE_TABLE, 60)
-    incident, created = store.claim_or_join(
-        TABLE,
-        1,
-        lambda pk, iid: {
-            "reason": "burst",
-            "detail": "",
-            "first_record_time": 60.0,
-            "created_at": "2026-01-01T00:00:00+00:00",
-            "action": "pitr_restore",
-            "action_status": "started",
-            "target_table": target,
-            "settings_status": "pending",
-        },
-    )
-    assert created
-    store.add_followup(incident)
-
-    assert invoke({"Records": []}) == {"batchItemFailures": []}
-
-    assert (
-        ddb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
-    )
-    restored = ddb.describe_table(TableName=target)["Table"]
-    assert restored["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    assert ddb.list_tags_of_resource(ResourceArn=restored["TableArn"])["Tags"] == [
-        {"Key": "team", "Value": "payments"}
-    ]
-    [root] = incident_roots(ddb)
-    assert root["settings_status"]["S"] == "done"
-    assert state_items(ddb, "FOLLOWUP#")[0].get("pending") is None
 
 
 def test_handler_clients_come_from_the_shared_factory_and_follow_the_environment(env, monkeypatch):
@@ -520,7 +496,7 @@ def test_handler_clients_come_from_the_shared_factory_and_follow_the_environment
 def test_a_claim_left_by_a_crashed_invocation_is_taken_back_by_the_retry_of_its_record(env):
     """An invocation claimed the restore and died (timeout) before starting it: other records do not
     start a second one while its lease runs, and the retry of the claiming record starts it at once."""
-    from dynamodb_dr.stream_recovery.state import IncidentStore, bucket_of
+    from dynamodb_dr.stream_recovery.state import IncidentStore
 
     env({TABLE: {"action": "pitr_restore"}})
     ddb = make_client("dynamodb")
@@ -536,8 +512,9 @@ def test_a_claim_left_by_a_crashed_invocation_is_taken_back_by_the_retry_of_its_
     store = IncidentStore(ddb, STATE_TABLE, 60)
     incident, _ = store.claim_or_join(
         TABLE,
-        bucket_of(changed_at, 60),
-        lambda pk, iid: {
+        changed_at,
+        first["dynamodb"]["SequenceNumber"],
+        lambda iid: {
             "reason": "user_delete",
             "detail": "",
             "first_record_time": changed_at,
@@ -578,3 +555,33 @@ def test_missing_state_table_fails_the_incident_records_and_says_so(env, monkeyp
     assert response == {"batchItemFailures": [{"itemIdentifier": remove["dynamodb"]["SequenceNumber"]}]}
     assert "the incident state table 'no-such-state-table' does not exist" in caplog.text
     assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+
+
+def test_record_without_dynamodb_key_is_reported_by_itself_and_never_raises(env):
+    """A record without ``dynamodb`` (or not even an object) is reported alone; the others are handled."""
+    env({TABLE: {"action": "item_repair"}})
+    ddb = make_client("dynamodb")
+    reader = make_table(ddb, TABLE)
+    key = {"pk": {"S": "order#1"}, "sk": {"N": "1"}}
+    ddb.put_item(TableName=TABLE, Item={**key, "v": {"S": "kept"}})
+    reader.read_new()
+    ddb.delete_item(TableName=TABLE, Key=key)
+    [remove] = reader.read_new_event()["Records"]
+    no_body = {k: v for k, v in copy.deepcopy(remove).items() if k != "dynamodb"}
+    no_body["eventID"] = "no-dynamodb-key"
+    no_sequence = copy.deepcopy(remove)
+    del no_sequence["dynamodb"]["SequenceNumber"]
+    no_sequence.pop("eventID")
+
+    response = invoke({"Records": [no_body, remove, "not a record", no_sequence]})
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "no-dynamodb-key"},
+            {"itemIdentifier": "malformed-record-2"},
+            {"itemIdentifier": "malformed-record-3"},
+        ]
+    }
+    assert ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]["v"] == {"S": "kept"}
+    # Only malformed records: still a response, never an exception.
+    assert invoke({"Records": [no_body]}) == {"batchItemFailures": [{"itemIdentifier": "no-dynamodb-key"}]}

@@ -254,7 +254,15 @@ def platform_actions(component: Component) -> dict[str, str]:
                         "the event source mapping reads the DynamoDB stream with the role"
                     )
             destination = first_block(mapping, "destination_config")
-            if destination and first_block(destination, "on_failure"):
+            on_failure = first_block(destination, "on_failure") if destination else None
+            if on_failure and "aws_s3_bucket." in str(on_failure.get("destination_arn")):
+                why = "the event source mapping writes failed batches to its S3 on-failure destination with the role"
+                out["s3:PutObject"] = why
+                out["s3:ListBucket"] = why
+                out["kms:GenerateDataKey"] = (
+                    "the failure bucket is SSE-KMS: writing an object generates a data key"
+                )
+            elif on_failure:
                 out["sqs:SendMessage"] = (
                     "the event source mapping sends failed batches to its on-failure queue with the role"
                 )

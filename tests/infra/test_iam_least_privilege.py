@@ -35,6 +35,7 @@ NO_RESOURCE_LEVEL = {
     "xray:PutTelemetryRecords",
     "dynamodb:ListStreams",
     "backup:ListRecoveryPointsByResource",
+    "backup:DescribeRestoreJob",
 }
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
@@ -117,9 +118,9 @@ def test_role_statements_name_exact_actions_on_narrow_resources(component: Compo
 RESOURCE_KINDS = [
     (
         r"^s3:(GetObject|PutObject|PutObjectAcl|AbortMultipartUpload|DeleteObject)$",
-        r"bucket_arn/",
+        r"bucket_arn/|aws_s3_bucket\.\w+\.arn/",
     ),  # objects: <bucket ARN>/<keys>
-    (r"^s3:ListBucket$", r"^var\.backup_bucket_arn$"),  # the bucket itself
+    (r"^s3:ListBucket$", r"^var\.backup_bucket_arn$|^aws_s3_bucket\.\w+\.arn$"),  # the bucket itself
     (r"^dynamodb:DescribeExport$", r"/export/\*"),
     (r"^dynamodb:(DescribeStream|GetRecords|GetShardIterator)$", r"/stream/\*"),
     (
@@ -278,8 +279,19 @@ def test_stream_recovery_actions_and_wiring_match_the_code() -> None:
     assert mapping["maximum_retry_attempts"] and mapping["maximum_record_age_in_seconds"]
     assert (
         first_block(first_block(mapping, "destination_config"), "on_failure")["destination_arn"]
-        == "${aws_sqs_queue.on_failure.arn}"
+        == "${aws_s3_bucket.failures.arn}"
+    ), "only an S3 on-failure destination keeps the records of a failed batch (SQS/SNS: metadata only)"
+    rules = tf.resources("aws_cloudwatch_event_rule")
+    assert rules["followup"]["schedule_expression"] == "${var.followup_schedule}", (
+        "the scheduled follow-up finishes restores on tables that get no more records"
     )
+    alarms = {unquote(a["metric_name"]) for a in tf.resources("aws_cloudwatch_metric_alarm").values()}
+    from dynamodb_dr.stream_recovery.processor import METRICS_NAMESPACE, RECORD_FAILURES_METRIC, SERVICE
+
+    assert {"IteratorAge", "Throttles", RECORD_FAILURES_METRIC} <= alarms
+    failures_alarm = tf.resources("aws_cloudwatch_metric_alarm")["record_failures"]
+    assert unquote(failures_alarm["namespace"]) == METRICS_NAMESPACE
+    assert unquote(failures_alarm["dimensions"]) == {"service": SERVICE}
     assert first_block(mapping, "filter_criteria")
     reached = analysis_of(next(c for c in COMPONENTS if c.name == "stream_recovery")).modules
     sources = " ".join(Path(p).read_text() for p in _module_paths(reached))
@@ -385,7 +397,15 @@ def test_example_values_are_accepted_by_the_code() -> None:
     assert export.variables()["table_names"]["type"] == "${list(string)}"
     stream = TfModule(EXAMPLE.parents[1] / "modules" / "stream_recovery")
     shape = stream.locals()["protected_tables_json"]
-    for key in ("action", "protected_attributes", "burst_threshold", "user_deletes_are_incidents"):
+    for key in (
+        "action",
+        "protected_attributes",
+        "burst_threshold",
+        "burst_factor",
+        "user_deletes_are_incidents",
+        "home_region",
+        "dry_run",
+    ):
         assert f"{key} = " in re.sub(r"\s+=", " =", shape), f"PROTECTED_TABLES no longer carries {key}"
 
     with (EXAMPLE / "example.tfvars").open() as handle:
@@ -401,7 +421,10 @@ def test_example_values_are_accepted_by_the_code() -> None:
             "action": policy["action"],
             "protected_attributes": policy.get("protected_attributes", []),
             "burst_threshold": policy.get("burst_threshold") or default_threshold,
+            "burst_factor": policy.get("burst_factor") or stream.variables()["burst_factor"]["default"],
             "user_deletes_are_incidents": policy.get("user_deletes_are_incidents", True),
+            "home_region": policy.get("home_region"),
+            "dry_run": policy.get("dry_run", False),
         }
         for table, policy in tfvars["protected_tables"].items()
     }

@@ -81,6 +81,18 @@ def test_default_burst_threshold_comes_from_its_variable():
             {cfg.PROTECTED_TABLES: json.dumps({"t" * 240: {"action": "pitr_restore"}})},
             r"too long for a recovery table",
         ),
+        (
+            {cfg.PROTECTED_TABLES: '{"orders": {"action": "alert_only", "burst_factor": 1}}'},
+            r"burst_factor=1 must be a number 1.5-1000",
+        ),
+        (
+            {cfg.PROTECTED_TABLES: '{"orders": {"action": "item_repair", "home_region": "Ireland"}}'},
+            r"home_region='Ireland' must be a region name such as us-east-1",
+        ),
+        (
+            {cfg.PROTECTED_TABLES: '{"orders": {"action": "item_repair", "dry_run": "yes"}}'},
+            r"dry_run='yes' must be true or false",
+        ),
         ({cfg.INCIDENT_STATE_TABLE: ""}, r"INCIDENT_STATE_TABLE is missing or empty"),
         (
             {cfg.INCIDENT_STATE_TABLE: "orders"},
@@ -123,3 +135,25 @@ def test_optional_values_are_accepted():
     assert settings.sns_topic_arn == "arn:aws:sns:eu-west-1:123456789012:dr-incidents"
     assert settings.backup_vault_name == "dr-vault"
     assert settings.backup_restore_role_arn == "arn:aws:iam::123456789012:role/dr/backup-restore"
+
+
+def test_global_table_and_dry_run_keys_are_parsed():
+    settings = StreamRecoverySettings.from_env(
+        {
+            **GOOD,
+            cfg.PROTECTED_TABLES: json.dumps(
+                {
+                    "orders": {
+                        "action": "item_repair",
+                        "home_region": "eu-west-1",
+                        "dry_run": True,
+                        "burst_factor": 3,
+                    }
+                }
+            ),
+        }
+    )
+    orders = settings.tables["orders"]
+    assert (orders.home_region, orders.dry_run, orders.burst_factor) == ("eu-west-1", True, 3.0)
+    ledger = StreamRecoverySettings.from_env(GOOD).tables["ledger"]
+    assert (ledger.home_region, ledger.dry_run, ledger.burst_factor) == (None, False, 5.0)

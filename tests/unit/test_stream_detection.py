@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from dynamodb_dr.stream_recovery.config import Action, TablePolicy
-from dynamodb_dr.stream_recovery.detection import Reason, Verdict, classify
+from dynamodb_dr.stream_recovery.detection import Reason, Verdict, burst_threshold, classify
 from dynamodb_dr.stream_recovery.errors import StreamRecordError
-from dynamodb_dr.stream_recovery.pitr import clamp_restore_time, recovery_table_name
+from dynamodb_dr.stream_recovery.pitr import recovery_table_name, restore_time_of
 from dynamodb_dr.stream_recovery.records import (
     change_fingerprint,
     client_to_wire,
@@ -50,13 +50,13 @@ def test_user_delete_is_an_incident_unless_the_table_says_otherwise():
 def test_other_service_principal_is_a_user_delete():
     raw = _record("stream_ttl_delete.json")
     raw["userIdentity"] = {"type": "Service", "principalId": "backup.amazonaws.com"}
-    assert classify(parse_record(raw), POLICY).verdict is Verdict.INCIDENT
+    assert classify(parse_record(raw), POLICY).verdict is Verdict.ITEM_INCIDENT
 
 
 def test_protected_attribute_change_is_an_incident_and_other_updates_are_not():
     change = parse_record(_record("stream_protected_modify.json"))
     detection = classify(change, POLICY)
-    assert (detection.verdict, detection.reason) == (Verdict.INCIDENT, Reason.PROTECTED_ATTRIBUTE)
+    assert (detection.verdict, detection.reason) == (Verdict.ITEM_INCIDENT, Reason.PROTECTED_ATTRIBUTE)
     assert "price" in detection.detail
     # "status" was removed too, but it is not protected; "note" was added.
     other = TablePolicy("orders-table", Action.ITEM_REPAIR, frozenset({"note"}))
@@ -129,8 +129,8 @@ def test_fingerprint_ignores_set_order_but_not_values():
 def test_the_repair_of_a_modify_is_recognised_by_its_own_stream_record():
     change = parse_record(_record("stream_protected_modify.json"))
     echo = change_fingerprint(change.keys, change.new_image, change.old_image)  # what the repair causes
-    assert repair_fingerprint(change) == echo
-    assert repair_fingerprint(change) != change_fingerprint(change.keys, change.old_image, change.new_image)
+    assert repair_fingerprint(change.keys, change.new_image, change.old_image) == echo
+    assert echo != change_fingerprint(change.keys, change.old_image, change.new_image)
 
 
 def test_table_name_from_stream_arn():
@@ -138,10 +138,27 @@ def test_table_name_from_stream_arn():
     assert table_name_from_stream_arn(arn) == "orders.v2-x"
 
 
-def test_restore_time_is_one_second_before_the_change_inside_the_window():
-    assert clamp_restore_time(1000.0, earliest=0.0, latest=5000.0) == 999.0
-    assert clamp_restore_time(1000.0, earliest=999.5, latest=5000.0) == 999.5  # PITR enabled just before
-    assert clamp_restore_time(1000.0, earliest=0.0, latest=700.0) == 700.0  # latest is ~5 minutes behind
+def test_restore_time_is_one_second_before_the_first_change():
+    assert restore_time_of(1000.0) == 999.0
+
+
+def test_a_replicated_ttl_delete_is_recognised_by_the_expiry_in_its_old_image():
+    raw = _record("stream_ttl_delete.json")
+    del raw["userIdentity"]  # replicated from another region: no userIdentity here
+    created = raw["dynamodb"]["ApproximateCreationDateTime"]
+    raw["dynamodb"]["OldImage"]["expires_at"] = {"N": str(int(created) - 10)}
+    assert classify(parse_record(raw), POLICY, ttl_attribute="expires_at").verdict is Verdict.TTL_DELETE
+    raw["dynamodb"]["OldImage"]["expires_at"] = {"N": str(int(created) + 3600)}  # not expired yet
+    assert classify(parse_record(raw), POLICY, ttl_attribute="expires_at").reason is Reason.USER_DELETE
+    raw["dynamodb"]["OldImage"]["expires_at"] = {"S": "yesterday"}  # TTL ignores non-numbers
+    assert classify(parse_record(raw), POLICY, ttl_attribute="expires_at").reason is Reason.USER_DELETE
+
+
+def test_burst_threshold_follows_the_baseline_with_a_floor():
+    policy = TablePolicy("t", Action.PITR_RESTORE, burst_threshold=10, burst_factor=5.0)
+    assert burst_threshold(policy, 0.0) == 10  # a quiet table: the floor
+    assert burst_threshold(policy, 40.0) == 200  # a busy table: five times its median window
+    assert burst_threshold(policy, 2.5) == 13
 
 
 def test_recovery_table_name_uses_utc():

@@ -14,8 +14,10 @@ glue_number_of_workers = 4
 
 protected_tables = {
   orders = {
+    # Protect only attributes that never change legitimately: every change of one is undone.
+    # (status changes all day: protecting it would revert every legitimate order update.)
     action               = "item_repair"
-    protected_attributes = ["price", "status"]
+    protected_attributes = ["price", "customer_id"]
   }
   users = {
     action          = "pitr_restore"

@@ -23,6 +23,10 @@ module "backup_storage" {
   bucket_name    = var.bucket_name
   retention_days = var.retention_days
   force_destroy  = var.force_destroy
+
+  # The stream recovery failure bucket (modules/stream_recovery: bucket_prefix "<name>-stream-failures-")
+  # logs its access here too.
+  logged_bucket_name_prefixes = ["${local.name}-stream-failures-"]
 }
 
 module "export_backup" {
@@ -82,6 +86,7 @@ module "stream_recovery" {
   kms_key_arn             = module.backup_storage.kms_key_arn
   backup_vault_name       = module.aws_backup.vault_name
   backup_restore_role_arn = module.aws_backup.service_role_arn
+  access_log_bucket_name  = module.backup_storage.access_log_bucket_name
   log_retention_days      = var.log_retention_days
   alarm_emails            = var.alarm_emails
 }

@@ -42,3 +42,8 @@ output "incident_topic_arn" {
   description = "SNS topic of stream recovery incidents, or null when no table is protected."
   value       = one(module.stream_recovery[*].incident_topic_arn)
 }
+
+output "stream_failure_bucket" {
+  description = "S3 bucket keeping the stream batches stream recovery gave up on (replay: python -m dynamodb_dr.stream_recovery.replay --bucket <this>), or null when no table is protected."
+  value       = one(module.stream_recovery[*].failure_bucket_name)
+}

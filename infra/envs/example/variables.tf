@@ -72,7 +72,10 @@ variable "protected_tables" {
     action                     = string
     protected_attributes       = optional(list(string), [])
     burst_threshold            = optional(number)
+    burst_factor               = optional(number)
     user_deletes_are_incidents = optional(bool, true)
+    home_region                = optional(string)
+    dry_run                    = optional(bool, false)
   }))
   default = {}
 }

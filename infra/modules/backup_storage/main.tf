@@ -314,7 +314,7 @@ data "aws_iam_policy_document" "access_logs_bucket" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.backups.arn]
+      values   = concat([aws_s3_bucket.backups.arn], [for p in var.logged_bucket_name_prefixes : "arn:${local.partition}:s3:::${p}*"])
     }
 
     condition {

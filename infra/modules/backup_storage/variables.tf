@@ -54,3 +54,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "logged_bucket_name_prefixes" {
+  description = "Name prefixes of other buckets of this deployment (same account) whose S3 server access logs the access-log bucket accepts, e.g. stream recovery's failure bucket \"<name>-stream-failures-\"."
+  type        = list(string)
+  default     = []
+}

@@ -1,24 +1,26 @@
 # What the stream recovery Lambda's code calls, plus what its event source mappings do with its role:
-# the policy document the lambda_function module adds its own logs and X-Ray to. tests/infra proves
-# the role against the code, both ways.
+# the policy document the lambda_function module adds its own logs, X-Ray and dead-letter queue to.
+# tests/infra proves the role against the code, both ways.
 
 data "aws_iam_policy_document" "stream_recovery" {
   statement {
+    # BatchGetItem: a table's baseline, the counts of its previous windows in one read.
     sid       = "IncidentState"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.state.arn]
   }
 
   statement {
-    # item_repair: PutItem the old image back, or DeleteItem what was inserted (conditional writes);
-    # GetItem compares the whole item first (a condition cannot see attributes added later).
+    # item_repair: PutItem the state before the first bad change back, or DeleteItem (conditional
+    # writes); GetItem compares the whole item first (a condition cannot see attributes added later).
     sid       = "RepairItems"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     resources = local.protected_table_arns
   }
 
   statement {
-    # Read the source's settings to copy them onto the recovery table, and watch the restore.
+    # Read the source's settings to copy them onto the recovery table, and watch the restore; on
+    # protected tables also: is it a global table (Replicas), which is its TTL attribute.
     sid       = "ReadTableSettings"
     actions   = ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"]
     resources = concat(local.protected_table_arns, local.recovery_table_arns)
@@ -38,7 +40,7 @@ data "aws_iam_policy_document" "stream_recovery" {
   }
 
   statement {
-    # A restore does not carry TTL, PITR, stream settings or tags: re-apply them on the recovery table.
+    # A restore does not carry TTL, PITR, stream settings, tags or deletion protection: re-apply them.
     sid       = "ReapplySettingsOnRecoveryTable"
     actions   = ["dynamodb:TagResource", "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive"]
     resources = local.recovery_table_arns
@@ -62,6 +64,14 @@ data "aws_iam_policy_document" "stream_recovery" {
     # Resource "*": backup:ListRecoveryPointsByResource supports no resource-level permissions.
     sid       = "FindRecoveryPoints"
     actions   = ["backup:ListRecoveryPointsByResource"]
+    resources = ["*"]
+  }
+
+  statement {
+    # Resource "*": backup:DescribeRestoreJob supports no resource-level permissions (restore jobs
+    # are no resource type of AWS Backup's).
+    sid       = "FollowBackupRestoreJobs"
+    actions   = ["backup:DescribeRestoreJob"]
     resources = ["*"]
   }
 
@@ -98,8 +108,16 @@ data "aws_iam_policy_document" "stream_recovery" {
   }
 
   statement {
-    sid       = "OnFailureDestination"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.on_failure.arn]
+    # The event source mappings write the batches they give up on to the failure bucket (S3 on-failure
+    # destination: PutObject, and ListBucket on the bucket) with this role.
+    sid       = "OnFailureDestinationObjects"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.failures.arn}/*"]
+  }
+
+  statement {
+    sid       = "OnFailureDestinationBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.failures.arn]
   }
 }

@@ -18,7 +18,7 @@ output "incident_topic_arn" {
   value       = aws_sns_topic.incidents.arn
 }
 
-output "on_failure_queue_url" {
-  description = "SQS queue that keeps the stream batches that failed every retry."
-  value       = aws_sqs_queue.on_failure.url
+output "failure_bucket_name" {
+  description = "S3 bucket that keeps the stream batches given up on, with their records: python -m dynamodb_dr.stream_recovery.replay --bucket <this>."
+  value       = aws_s3_bucket.failures.id
 }

@@ -8,16 +8,24 @@ variable "protected_tables" {
     Tables whose stream is watched, and what to do on an incident. action: item_repair (undo the
     damaging writes item by item), pitr_restore (restore a new table "<name>-recovery-<time>" from
     PITR), aws_backup_restore (restore the newest AWS Backup recovery point into such a table) or
-    alert_only. protected_attributes: a MODIFY that changes or removes one is an incident.
-    burst_threshold: this many REMOVE/MODIFY records in one incident window are an incident (null:
-    var.burst_threshold). user_deletes_are_incidents: every user (non-TTL) delete is an incident.
-    Each table needs a stream with StreamViewType NEW_AND_OLD_IMAGES (checked at plan time).
+    alert_only. protected_attributes: a MODIFY that changes or removes one is an incident that is
+    repaired item by item (protect only attributes that never change legitimately). burst_threshold
+    (null: var.burst_threshold) and burst_factor (null: var.burst_factor): a window with at least
+    max(burst_threshold, burst_factor x the median of the previous 10 windows) REMOVE/MODIFY records
+    is a burst, answered by the table's restore action or an alert, never by item repair.
+    user_deletes_are_incidents: every user (non-TTL) delete is an incident. home_region: for a global
+    table, the one region that repairs items (item repair is refused without it). dry_run: detect and
+    announce what would be done, write nothing. Each table needs a stream with StreamViewType
+    NEW_AND_OLD_IMAGES (checked at plan time).
   EOT
   type = map(object({
     action                     = string
     protected_attributes       = optional(list(string), [])
     burst_threshold            = optional(number)
+    burst_factor               = optional(number)
     user_deletes_are_incidents = optional(bool, true)
+    home_region                = optional(string)
+    dry_run                    = optional(bool, false)
   }))
 
   validation {
@@ -73,7 +81,7 @@ variable "incident_window_seconds" {
 }
 
 variable "burst_threshold" {
-  description = "Default number of REMOVE/MODIFY records in one incident window that make an incident (2-5000)."
+  description = "Default fewest REMOVE/MODIFY records in one incident window that can be a burst, whatever the table's baseline (2-5000)."
   type        = number
   default     = 100
 
@@ -83,6 +91,40 @@ variable "burst_threshold" {
   }
 }
 
+variable "burst_factor" {
+  description = "Default burst factor: a window is a burst at this many times the table's baseline (the median of its previous 10 windows), 1.5-1000."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.burst_factor >= 1.5 && var.burst_factor <= 1000
+    error_message = "burst_factor must be from 1.5 to 1000."
+  }
+}
+
+variable "followup_schedule" {
+  description = "EventBridge schedule of the follow-up that starts restores once their point is restorable, follows them, re-applies settings and closes incidents."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "access_log_bucket_name" {
+  description = "Bucket that receives the failure bucket's S3 server access logs (backup_storage's access_log_bucket_name; it must accept the prefix \"<name>-stream-failures-\" in its logged_bucket_name_prefixes)."
+  type        = string
+}
+
+variable "failure_retention_days" {
+  description = "Days the failure bucket keeps a failed stream batch (time to replay it)."
+  type        = number
+  default     = 35
+}
+
+variable "iterator_age_alarm_seconds" {
+  description = "Alarm when the oldest record a stream invocation read is at least this old (the Lambda lags behind the streams)."
+  type        = number
+  default     = 300
+}
+
 variable "batch_size" {
   description = "Stream records per invocation."
   type        = number
@@ -90,13 +132,13 @@ variable "batch_size" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "Retries of a failing batch (bisected each time) before its records go to the on-failure queue."
+  description = "Retries of a failing batch (bisected each time) before it is kept in the failure bucket."
   type        = number
   default     = 5
 }
 
 variable "maximum_record_age_seconds" {
-  description = "Records older than this are sent to the on-failure queue instead of being processed (60-604800; streams keep records 24 h)."
+  description = "Records older than this are kept in the failure bucket instead of being processed (60-604800; streams keep records 24 h)."
   type        = number
   default     = 21600
 }

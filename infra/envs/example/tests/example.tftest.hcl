@@ -305,17 +305,18 @@ run "stream_recovery" {
     kms_key_arn             = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
     backup_vault_name       = "dynamodb-dr-prod-dynamodb"
     backup_restore_role_arn = "arn:aws:iam::123456789012:role/dynamodb-dr-prod-aws-backup"
+    access_log_bucket_name  = "dynamodb-dr-prod-access-logs"
   }
 
   assert {
     condition = toset(flatten(data.aws_iam_policy_document.stream_recovery.statement[*].actions)) == toset([
-      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+      "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
       "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
       "dynamodb:RestoreTableToPointInTime", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:Scan",
       "dynamodb:TagResource", "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
       "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
-      "backup:ListRecoveryPointsByResource", "backup:StartRestoreJob", "iam:PassRole", "sns:Publish",
-      "kms:Decrypt", "kms:GenerateDataKey", "sqs:SendMessage",
+      "backup:ListRecoveryPointsByResource", "backup:DescribeRestoreJob", "backup:StartRestoreJob", "iam:PassRole", "sns:Publish",
+      "kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject", "s3:ListBucket",
     ])
     error_message = "The stream recovery Lambda's own policy document grants exactly what its code and event source mappings use."
   }
@@ -328,9 +329,23 @@ run "stream_recovery" {
   assert {
     condition = alltrue([for table, mapping in aws_lambda_event_source_mapping.stream : (
       mapping.bisect_batch_on_function_error && mapping.function_response_types == toset(["ReportBatchItemFailures"])
-      && mapping.destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.on_failure.arn
+      && mapping.destination_config[0].on_failure[0].destination_arn == aws_s3_bucket.failures.arn
     )]) && toset(keys(aws_lambda_event_source_mapping.stream)) == toset(["orders", "users"])
-    error_message = "One mapping per protected table, with partial batch failures, bisection and an on-failure queue."
+    error_message = "One mapping per protected table, with partial batch failures, bisection and an S3 on-failure destination (it keeps the records)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.followup.schedule_expression == "rate(1 minute)" && aws_lambda_permission.followup.principal == "events.amazonaws.com"
+    error_message = "The follow-up runs on a schedule, whether or not records arrive."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.record_failures.metric_name == "StreamRecordFailures"
+      && aws_cloudwatch_metric_alarm.iterator_age.metric_name == "IteratorAge"
+      && aws_cloudwatch_metric_alarm.throttles.metric_name == "Throttles"
+    )
+    error_message = "Alarms on per-record failures, iterator age and throttles."
   }
 
   assert {
