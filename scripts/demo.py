@@ -6,7 +6,8 @@
 4. damage the tables: delete items, overwrite items, insert junk
 5. run the Glue restore job (on local Spark) with --backup_date latest --clear_existing_data true
 6. prove every table equals its pre-damage state, item by item and type by type
-7. stream recovery: a user delete repaired in seconds, a mass delete answered by one PITR restore
+7. stream recovery: a user delete repaired in seconds, a mass delete answered by one PITR restore at
+   its point (started by the scheduled follow-up), a busy table whose legitimate writes are kept
 
 Exits 0 only if everything was proven.
 """
