@@ -219,7 +219,10 @@ def followup_incident(incident: Incident, runtime: Runtime, store: IncidentStore
             )
         elif state == "ready":
             pitr.apply_unrestored_settings(
-                runtime.clients.dynamodb, incident.table_name, incident.target_table or ""
+                runtime.clients.dynamodb,
+                incident.table_name,
+                incident.target_table or "",
+                autoscaling=runtime.clients.autoscaling,
             )
             incident = (
                 store.update_incident(incident, action_status="done", settings_status="done") or incident

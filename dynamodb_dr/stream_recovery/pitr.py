@@ -83,10 +83,57 @@ def start_pitr_restore(dynamodb: Any, source: str, target: str, restore_time: fl
     return "started"
 
 
-def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
-    """Copy TTL, stream, PITR (with its recovery period), tags (not the reserved ``aws:`` ones) and
-    deletion protection from ``source`` to the restored ``target``. False while the target is not
-    ACTIVE yet (call again later); True when done. (Auto scaling is not copied: see docs.)"""
+def copy_auto_scaling(autoscaling: Any, source: str, target: str, indexes: list[str]) -> int:
+    """The source's auto scaling (Application Auto Scaling) on the restored ``target``: each scalable
+    target of the table and its GSIs registered with the same minimum and maximum, each
+    target-tracking policy put again. A restored table does not carry them. Returns the scalable
+    targets copied (0: the source has none, e.g. on-demand)."""
+    resources = [f"table/{source}", *(f"table/{source}/index/{name}" for name in indexes)]
+
+    def mapped(resource_id: str) -> str:
+        return f"table/{target}" + resource_id[len(f"table/{source}") :]
+
+    found: list[dict[str, Any]] = []
+    for page in autoscaling.get_paginator("describe_scalable_targets").paginate(
+        ServiceNamespace="dynamodb", ResourceIds=resources
+    ):
+        found += page.get("ScalableTargets", [])
+    for scalable in found:
+        autoscaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId=mapped(scalable["ResourceId"]),
+            ScalableDimension=scalable["ScalableDimension"],
+            MinCapacity=scalable["MinCapacity"],
+            MaxCapacity=scalable["MaxCapacity"],
+        )
+    for resource in sorted({s["ResourceId"] for s in found}):
+        for page in autoscaling.get_paginator("describe_scaling_policies").paginate(
+            ServiceNamespace="dynamodb", ResourceId=resource
+        ):
+            for policy in page.get("ScalingPolicies", []):
+                if (
+                    policy.get("ResourceId") != resource
+                    or policy.get("PolicyType") != "TargetTrackingScaling"
+                ):
+                    continue  # DynamoDB scales with target tracking; other kinds are left to the operator
+                autoscaling.put_scaling_policy(
+                    PolicyName=policy["PolicyName"],
+                    ServiceNamespace="dynamodb",
+                    ResourceId=mapped(resource),
+                    ScalableDimension=policy["ScalableDimension"],
+                    PolicyType="TargetTrackingScaling",
+                    TargetTrackingScalingPolicyConfiguration=policy[
+                        "TargetTrackingScalingPolicyConfiguration"
+                    ],
+                )
+    return len(found)
+
+
+def apply_unrestored_settings(dynamodb: Any, source: str, target: str, autoscaling: Any = None) -> bool:
+    """Copy TTL, stream, PITR (with its recovery period), tags (not the reserved ``aws:`` ones),
+    deletion protection and (given an Application Auto Scaling client) auto scaling from ``source``
+    to the restored ``target``. False while the target is not ACTIVE yet (call again later); True
+    when done."""
     try:
         target_table = dynamodb.describe_table(TableName=target)["Table"]
         if target_table["TableStatus"] != "ACTIVE":
@@ -135,9 +182,12 @@ def apply_unrestored_settings(dynamodb: Any, source: str, target: str) -> bool:
             "DeletionProtectionEnabled"
         ):
             dynamodb.update_table(TableName=target, DeletionProtectionEnabled=True)
+        if autoscaling is not None:
+            indexes = [i["IndexName"] for i in source_table.get("GlobalSecondaryIndexes") or []]
+            copy_auto_scaling(autoscaling, source, target, indexes)
     except ClientError as exc:
         raise RecoveryActionError(
-            f"could not copy TTL/stream/PITR/tags from {source} to {target} ({error_code(exc)}); "
+            f"could not copy TTL/stream/PITR/tags/auto scaling from {source} to {target} ({error_code(exc)}); "
             "it stays pending and is tried again at the next invocation"
         ) from exc
     return True

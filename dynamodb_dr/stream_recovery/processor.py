@@ -44,14 +44,19 @@ class Clients:
     dynamodb: Any
     sns: Any | None = None
     backup: Any | None = None
+    autoscaling: Any | None = None
+    """Application Auto Scaling, to give a recovery table its source's auto scaling."""
 
     @classmethod
     def build(cls, settings: StreamRecoverySettings) -> Clients:
-        uses_backup = any(p.action is Action.AWS_BACKUP_RESTORE for p in settings.tables.values())
+        actions = {p.action for p in settings.tables.values()}
+        uses_backup = Action.AWS_BACKUP_RESTORE in actions
+        restores = bool(actions & {Action.AWS_BACKUP_RESTORE, Action.PITR_RESTORE})
         return cls(
             dynamodb=make_client("dynamodb"),
             sns=make_client("sns") if settings.sns_topic_arn else None,
             backup=make_client("backup") if uses_backup else None,
+            autoscaling=make_client("application-autoscaling") if restores else None,
         )
 
 

@@ -254,6 +254,26 @@ def test_the_follow_up_starts_the_restore_at_first_change_minus_one_second_and_f
         Tags=[{"Key": "owner", "Value": "dr"}, {"Key": "aws:cloudformation:stack-name", "Value": "x"}],
     )  # users cannot set aws: tags (AWS rejects them): copied, they would fail the follow-up forever
     ddb.update_table(TableName=TABLE, DeletionProtectionEnabled=True)
+    scaling = make_client("application-autoscaling")
+    for dimension in ("dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits"):
+        scaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId=f"table/{TABLE}",
+            ScalableDimension=dimension,
+            MinCapacity=5,
+            MaxCapacity=500,
+        )
+    scaling.put_scaling_policy(
+        PolicyName="write-at-70",
+        ServiceNamespace="dynamodb",
+        ResourceId=f"table/{TABLE}",
+        ScalableDimension="dynamodb:table:WriteCapacityUnits",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 70.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "DynamoDBWriteCapacityUtilization"},
+        },
+    )
     for n in range(3):
         ddb.put_item(TableName=TABLE, Item={**key(n), "v": {"N": "1"}})
     reader.read_new()
@@ -285,6 +305,25 @@ def test_the_follow_up_starts_the_restore_at_first_change_minus_one_second_and_f
     restored = ddb.describe_table(TableName=target)["Table"]
     assert restored["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert restored["DeletionProtectionEnabled"] is True
+    # Auto scaling: the same scalable targets (min/max) and target-tracking policy on the recovery table.
+    copied = scaling.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=[f"table/{target}"])
+    assert sorted(
+        (t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in copied["ScalableTargets"]
+    ) == [
+        ("dynamodb:table:ReadCapacityUnits", 5, 500),
+        ("dynamodb:table:WriteCapacityUnits", 5, 500),
+    ]
+    [policy] = [
+        p
+        for p in scaling.describe_scaling_policies(ServiceNamespace="dynamodb", ResourceId=f"table/{target}")[
+            "ScalingPolicies"
+        ]
+        if p["ResourceId"] == f"table/{target}"
+    ]
+    assert (policy["PolicyName"], policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]) == (
+        "write-at-70",
+        70.0,
+    )
     pitr = ddb.describe_continuous_backups(TableName=target)["ContinuousBackupsDescription"][
         "PointInTimeRecoveryDescription"
     ]

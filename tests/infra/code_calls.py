@@ -57,6 +57,7 @@ SERVICES = (
     "lambda",
     "logs",
     "events",
+    "application-autoscaling",
 )
 
 CONVENTION = {
@@ -72,6 +73,7 @@ CONVENTION = {
     "sts": "sts",
     "cloudwatch": "cloudwatch",
     "kms": "kms",
+    "autoscaling": "application-autoscaling",
 }
 
 MYPY_BOTO3_TYPES = {
@@ -85,6 +87,7 @@ MYPY_BOTO3_TYPES = {
     "STSClient": "sts",
     "CloudWatchClient": "cloudwatch",
     "KMSClient": "kms",
+    "ApplicationAutoScalingClient": "application-autoscaling",
 }
 
 # boto3's S3 transfer helpers (not in the service model) and the operations they call.

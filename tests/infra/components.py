@@ -196,6 +196,17 @@ DEPENDENT_ACTIONS: dict[tuple[str, str], dict[str, str]] = {
         for a in ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
     },
     ("backup", "StartRestoreJob"): {"iam:PassRole": "StartRestoreJob passes IamRoleArn to AWS Backup"},
+    # Application Auto Scaling checks that the caller may itself manage what it scales
+    # (Application Auto Scaling user guide, "Permissions required for actions on target services").
+    ("application-autoscaling", "RegisterScalableTarget"): {
+        "dynamodb:DescribeTable": "RegisterScalableTarget checks the caller may describe the table",
+        "dynamodb:UpdateTable": "RegisterScalableTarget checks the caller may update the table's capacity",
+    },
+    ("application-autoscaling", "PutScalingPolicy"): {
+        "cloudwatch:PutMetricAlarm": "a target-tracking policy creates its alarms with the caller's permissions",
+        "cloudwatch:DescribeAlarms": "a target-tracking policy creates its alarms with the caller's permissions",
+        "cloudwatch:DeleteAlarms": "a target-tracking policy replaces its alarms with the caller's permissions",
+    },
     ("sns", "Publish"): {
         "kms:GenerateDataKey": "the topic is encrypted with the deployment's key",
         "kms:Decrypt": "the topic is encrypted with the deployment's key",

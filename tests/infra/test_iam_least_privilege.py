@@ -36,6 +36,9 @@ NO_RESOURCE_LEVEL = {
     "dynamodb:ListStreams",
     "backup:ListRecoveryPointsByResource",
     "backup:DescribeRestoreJob",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "cloudwatch:DescribeAlarms",
 }
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 

@@ -61,6 +61,36 @@ data "aws_iam_policy_document" "stream_recovery" {
   }
 
   statement {
+    # Resource "*": Application Auto Scaling's Describe actions support no resource-level permissions.
+    sid       = "ReadSourceAutoScaling"
+    actions   = ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies"]
+    resources = ["*"]
+  }
+
+  statement {
+    # A recovery table gets its source's auto scaling (a restored table does not carry it). Scalable
+    # targets are named by ResourceId in the request; their ARNs are this account's and region's.
+    sid       = "CopyAutoScalingToRecoveryTable"
+    actions   = ["application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget"]
+    resources = ["arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"]
+  }
+
+  statement {
+    # Application Auto Scaling checks that the caller may manage the target-tracking alarms it makes
+    # for the recovery tables (named TargetTracking-table/<table>-...). DescribeAlarms takes no ARN.
+    sid       = "AutoScalingAlarmsOfRecoveryTables"
+    actions   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
+    resources = [for t in keys(var.protected_tables) : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:TargetTracking-table/${t}-recovery-*"]
+  }
+
+  statement {
+    # Resource "*": cloudwatch:DescribeAlarms supports no resource-level permissions for a listing.
+    sid       = "ReadAutoScalingAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["*"]
+  }
+
+  statement {
     # Resource "*": backup:ListRecoveryPointsByResource supports no resource-level permissions.
     sid       = "FindRecoveryPoints"
     actions   = ["backup:ListRecoveryPointsByResource"]

@@ -317,8 +317,16 @@ run "stream_recovery" {
       "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
       "backup:ListRecoveryPointsByResource", "backup:DescribeRestoreJob", "backup:StartRestoreJob", "iam:PassRole", "sns:Publish",
       "kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject", "s3:ListBucket",
+      "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+      "application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget",
+      "cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms",
     ])
     error_message = "The stream recovery Lambda's own policy document grants exactly what its code and event source mappings use."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.stream_recovery.statement : s.resources if contains(s.actions, "cloudwatch:PutMetricAlarm")]) == toset(["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-table/orders-recovery-*", "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-table/users-recovery-*"])
+    error_message = "The auto scaling alarms the Lambda may make are those of the recovery tables only."
   }
 
   assert {
