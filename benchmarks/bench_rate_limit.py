@@ -149,7 +149,7 @@ def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seco
     landed are counted in the table. The budget must be below what the endpoint can take."""
     from benchmarks.baseline_seed import count_items
     from dynamodb_dr.clients import client_config, make_client
-    from dynamodb_dr.restore.batch_writer import BatchWriter
+    from dynamodb_dr.restore.writer import BatchWriter
 
     table_name = "bench-rate"
     ddb = make_client("dynamodb")

@@ -36,7 +36,6 @@ from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.restore import inflate, resume, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
-from dynamodb_dr.restore.batch_writer import SignedTransport
 from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore.plan import (
     TableSelection,
@@ -57,6 +56,7 @@ from dynamodb_dr.restore.report import (
 )
 from dynamodb_dr.restore.runner import SparkRunner, StageRunner
 from dynamodb_dr.restore.tasks import FileCheck, FileTask, FileWrite, validate_task, write_task
+from dynamodb_dr.restore.writer import SignedTransport
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from typing import Any
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import DynamoDBDRError, WriteError
 from dynamodb_dr.restore import inflate, malloc
-from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 from dynamodb_dr.restore.export_reader import (
     DataFile,
     count_mismatch,
@@ -30,6 +29,7 @@ from dynamodb_dr.restore.export_reader import (
 from dynamodb_dr.restore.rate_limit import AdaptiveRateLimiter
 from dynamodb_dr.restore.resume import LIVE_SECONDS, ProgressLocation, write_live, write_marker
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
+from dynamodb_dr.restore.writer import MAX_BATCH_ITEMS, BatchWriter, RateLimiter
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from dynamodb_dr.restore.args import MIN_WRITE_RATE, RestoreArgs, check_useful_rate
-from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS
 from dynamodb_dr.restore.rate_limit import DEFAULT_ON_DEMAND_WRITE_UNITS, capacity_budget
+from dynamodb_dr.restore.writer import MAX_BATCH_ITEMS
 
 KB = 1024
 HOLD_WINDOW_SECONDS = 5.0
