@@ -21,31 +21,12 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from dynamodb_dr.errors import WriteError
+from dynamodb_dr.restore.writer import retry
 from dynamodb_dr.restore.writer.body import batch_body, requests_body
 from dynamodb_dr.restore.writer.http import Connection, StaleConnection
 from dynamodb_dr.restore.writer.transport import SignedTransport
 
 logger = logging.getLogger(__name__)
-
-# Retried until the deadline.
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-        "TransactionInProgressException",
-        "CRC32CheckFailed",
-    }
-)
-THROTTLE_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
-EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken", "RequestExpired"})
-MAX_EXPIRED_RETRIES = 3
-"""An expired token is retried with freshly fetched credentials at most this many times in a row."""
 
 
 class RateLimiter(Protocol):
@@ -71,18 +52,6 @@ class NoRateLimiter:
         return None
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message") or exc)
-
-
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-
-
 @dataclass(eq=False)
 class _Batch:
     """One body on its way: its retries and re-sends share the deadline of the items it came from."""
@@ -98,6 +67,9 @@ class _Batch:
     request: bytes = b""
     sent_at: float = 0.0
 
+    def state(self) -> retry.BatchState:
+        return retry.BatchState(self.items, self.attempt, self.expired, self.resends)
+
 
 class WritePipeline:
     """Writes a stream of batches into one table from ONE thread, with up to ``max_in_flight``
@@ -106,8 +78,8 @@ class WritePipeline:
     ``submit`` signs and sends a batch as soon as a connection is free, reading the answers of earlier
     ones while it waits (``poll``); ``finish`` waits for every answer, retry and re-send. A batch that
     needs a retry or a re-send of ``UnprocessedItems`` is put back with its backoff delay (full
-    jitter) and sent when it is due, while the others go on. The decisions are the writer's (see the
-    module docstring); nothing is dropped: every item is written, or counted in a ``WriteError``.
+    jitter) and sent when it is due, while the others go on. What an answer means is decided by
+    ``retry.decide`` (pure); nothing is dropped: every item is written, or counted in a ``WriteError``.
 
     Why not a thread per request: with the reading thread busy decompressing, every answer handed
     between threads through the GIL costs a context switch or two; measured, 4 sender threads cost
@@ -120,6 +92,7 @@ class WritePipeline:
         self.source = source
         self.transport = writer.transport
         self.max_in_flight = max(1, max_in_flight)
+        self._where = retry.Where(writer.table_name, source, writer.deadline_seconds)
         self.written = 0
         self.errors: list[WriteError] = []
         self._busy: dict[int, tuple[Connection, _Batch]] = {}
@@ -208,7 +181,7 @@ class WritePipeline:
         try:
             request = self.transport.request_bytes(batch.body)
         except WriteError as exc:  # no credentials
-            self._fail(batch.items, str(exc), exc)
+            self._outcome(batch, exc)
             return
         self._transmit(batch, request)
 
@@ -252,10 +225,7 @@ class WritePipeline:
         while not self._answers.empty():
             batch, outcome = self._answers.get()
             self._pooled -= 1
-            if isinstance(outcome, WriteError):
-                self._fail(batch.items, str(outcome), outcome)
-            else:
-                self._outcome(batch, outcome)
+            self._outcome(batch, outcome)
 
     def _wait(self) -> None:
         """Wait for at least one answer (or the next due retry, or a read timeout) and handle it."""
@@ -305,12 +275,12 @@ class WritePipeline:
 
     # -- what an answer means -----------------------------------------------------------------------
 
-    def _retry(self, batch: _Batch, attempt: int) -> bool:
+    def _retry(self, batch: _Batch, exponent: int) -> bool:
         """Put ``batch`` back, due after a backoff (full jitter); False when the deadline leaves no
         time for another attempt."""
         writer = self.writer
         now = time.monotonic()
-        delay = random.uniform(0, min(writer.max_delay, writer.base_delay * (2**attempt)))
+        delay = random.uniform(0, min(writer.max_delay, writer.base_delay * (2**exponent)))
         if now + delay >= batch.deadline:
             return False
         heapq.heappush(self._due, (now + delay, next(self._order), batch))
@@ -322,84 +292,38 @@ class WritePipeline:
         self.errors.append(error)
 
     def _outcome(self, batch: _Batch, outcome: dict[str, Any] | BaseException) -> None:
+        """Apply ``retry.decide``'s decision: count what was written, tell the limiter, and put the
+        batch (or its unprocessed items) back with a backoff, or fail it."""
         writer = self.writer
-        table, source, n = writer.table_name, self.source, batch.items
-        limiter = writer.rate_limiter
-        if isinstance(outcome, dict):
-            requests = outcome.get("UnprocessedItems", {}).get(table, [])
-            accepted = n - len(requests)
-            self.written += accepted
-            limiter.on_success(accepted)
-            if requests:
-                limiter.on_throttled()
-                again = _Batch(
-                    requests_body(table, requests), len(requests), batch.deadline, resends=batch.resends + 1
-                )
-                if not self._retry(again, batch.resends):
-                    self._fail(
-                        len(requests),
-                        f"{len(requests)} items for table {table} from data file {source} were still unprocessed at "
-                        f"the retry deadline ({writer.deadline_seconds:.0f}s); they were NOT written. Re-run the "
-                        "restore (puts are idempotent), with fewer --max_workers or more capacity.",
-                        None,
-                    )
+        decision = retry.decide(outcome, batch.state(), self._where)
+        cause = outcome if isinstance(outcome, BaseException) else None
+        if decision.accepted:
+            self.written += decision.accepted
+            writer.rate_limiter.on_success(decision.accepted)
+        if decision.throttled:
+            writer.rate_limiter.on_throttled()
+        if decision.action == retry.WRITTEN:
             return
-        exc = outcome
-        if not isinstance(exc, ClientError):  # no answer: connection refused/reset, read timeout
-            if self._retry(batch, batch.attempt):
-                batch.attempt += 1
-                return
-            self._fail(
-                n,
-                f"{n} items for table {table} from data file {source} could not be sent before the retry "
-                f"deadline ({writer.deadline_seconds:.0f}s): {exc}. Check the network path to DynamoDB and "
-                "re-run the restore (puts are idempotent).",
-                exc,
+        if decision.action == retry.FAIL:
+            self._fail(decision.failed_items, decision.message, cause)
+            return
+        if decision.action == retry.RESEND:
+            again = _Batch(
+                requests_body(writer.table_name, list(decision.unprocessed)),
+                len(decision.unprocessed),
+                batch.deadline,
+                resends=batch.resends + 1,
             )
+            if not self._retry(again, decision.backoff_exponent):
+                self._fail(decision.failed_items, decision.give_up, cause)
             return
-        code = _code(exc)
-        if code == "ValidationException":
-            self._fail(
-                n,
-                f"DynamoDB rejected a batch of {n} items for table {table} from data file {source}: "
-                f"{_message(exc)}. Check that the target table's key schema matches the backup and that no "
-                "item exceeds 400 KB.",
-                exc,
-            )
+        # RETRY: the same body again (an expired token: the next send fetches the credentials again).
+        if decision.refresh_credentials:
+            batch.expired += 1
+        if self._retry(batch, decision.backoff_exponent):
+            batch.attempt += 1
             return
-        if code in EXPIRED_CODES:
-            if batch.expired < MAX_EXPIRED_RETRIES:
-                batch.expired += 1  # the next send fetches the credentials again (refreshable ones renew)
-                if self._retry(batch, batch.attempt):
-                    batch.attempt += 1
-                    return
-            self._fail(
-                n,
-                f"{n} items for table {table} from data file {source} were not written: {code}: {_message(exc)}. "
-                "The credentials expired and did not renew; check the job's role / session duration and "
-                "re-run the restore (puts are idempotent).",
-                exc,
-            )
-            return
-        if code in RETRYABLE_CODES or _status(exc) >= 500:
-            if code in THROTTLE_CODES:
-                limiter.on_throttled()
-            if self._retry(batch, batch.attempt):
-                batch.attempt += 1
-                return
-            self._fail(
-                n,
-                f"{n} items for table {table} from data file {source} could not be written before the retry "
-                f"deadline ({writer.deadline_seconds:.0f}s); last error {code}. Re-run the restore (puts are "
-                "idempotent), with fewer --max_workers or more capacity.",
-                exc,
-            )
-            return
-        self._fail(
-            n,
-            f"writing {n} items to table {table} from data file {source} failed: {code}: {_message(exc)}",
-            exc,
-        )
+        self._fail(decision.failed_items, decision.give_up, cause)
 
 
 class BatchWriter:
