@@ -56,7 +56,7 @@ from dynamodb_dr.restore.report import (
 )
 from dynamodb_dr.restore.runner import SparkRunner, StageRunner
 from dynamodb_dr.restore.tasks import FileCheck, FileTask, FileWrite, validate_task, write_task
-from dynamodb_dr.restore.writer import SignedTransport
+from dynamodb_dr.restore.writer import check_transport
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +167,9 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
             f"{args.environment!r}"
         )
     selections = select_tables(manifest.tables, args, manifest.backup_date)
-    # One transport built here, from the same client parts every task uses: a botocore release that
-    # moved what the writer relies on fails the job now, before any stage.
-    SignedTransport(dynamodb)
+    # The writer checked here, from the same client parts every task uses: a botocore outside the
+    # tested range, or one that moved what the writer relies on, fails the job now, before any stage.
+    check_transport(dynamodb)
     logger.info(
         "restore starting",
         extra={

@@ -1,4 +1,5 @@
-"""A type-exact BatchWriteItem writer for export lines, on a lean signed transport.
+"""The restore's one door to DynamoDB's BatchWriteItem: ``BatchWriter``, type-exact, on a lean signed
+transport.
 
 An export line ``{"Item":{...}}`` is exactly a PutRequest's value, so the request body is built by
 byte concatenation and never goes through Python values (a ``B`` with non-UTF-8 bytes, a 38-digit
@@ -21,18 +22,39 @@ whole read path. So the body goes out on a lean path built from the client's own
   (``poll`` on the connections), so no answer is handed between threads;
 * the small JSON answer is parsed here, after checking its ``x-amz-crc32`` as botocore does.
 
-Retries are this module's (the client's retry handler is not on this path): throttling
-(``ProvisionedThroughputExceededException``, ``ThrottlingException``, ``RequestLimitExceeded``), 5xx,
-a bad response checksum, an expired token (credentials are fetched again) and connection errors are
-retried with exponential backoff and full jitter until the batch's deadline. ``UnprocessedItems``
-come back as wire JSON and are re-sent as they came (``json.dumps``: exact). Anything else
-(``ValidationException``, access denied, ...) fails at once with the table and the data file named.
-An item that cannot be written raises ``WriteError`` with the count: nothing is ever dropped.
+Retries are the writer's (the client's retry handler is not on this path). ``retry.decide`` is the
+policy, pure: throttling, transient errors and 5xx, a bad response checksum, an expired token
+(credentials fetched again) and connection errors are retried with exponential backoff and full
+jitter until the batch's deadline (applied by ``pipeline``). ``UnprocessedItems`` come back as wire
+JSON and are re-sent as they came (``json.dumps``: exact). Anything else (``ValidationException``,
+access denied, ...) fails at once with the table and the data file named. An item that cannot be
+written raises ``WriteError`` with the count: nothing is ever dropped.
+
+The modules: ``body`` (request bodies), ``http`` (the kept-alive connection), ``signing`` (SigV4),
+``transport`` (signed requests to the client's endpoint), ``pipeline`` (batches in flight, retries
+applied), ``retry`` (the policy), ``botocore_private`` (every botocore private name used, with the
+tested botocore range). ``check_transport(client)`` runs on the driver before any stage: a botocore
+outside the tested range, or one that moved a name, fails the job at start.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from dynamodb_dr.restore.writer import botocore_private
 from dynamodb_dr.restore.writer.body import MAX_BATCH_ITEMS, batch_body, requests_body
 from dynamodb_dr.restore.writer.pipeline import BatchWriter, NoRateLimiter, RateLimiter, WritePipeline
 from dynamodb_dr.restore.writer.transport import SignedTransport
+
+
+def check_transport(client: Any) -> SignedTransport:
+    """Check, on the driver before any stage, that the writer can be built on this botocore from
+    ``client`` (a DynamoDB client like the tasks'): the tested botocore range, every private name it
+    uses, and one transport built. Raises ``botocore_private.UnsupportedBotocoreError`` (a
+    DynamoDBDRError naming the range and the fix)."""
+    botocore_private.check(client)
+    return SignedTransport(client)
+
 
 __all__ = [
     "MAX_BATCH_ITEMS",
@@ -42,5 +64,6 @@ __all__ = [
     "SignedTransport",
     "WritePipeline",
     "batch_body",
+    "check_transport",
     "requests_body",
 ]

@@ -18,6 +18,7 @@ from botocore.utils import get_environ_proxies
 
 from dynamodb_dr import USER_AGENT
 from dynamodb_dr.errors import WriteError
+from dynamodb_dr.restore.writer import botocore_private
 from dynamodb_dr.restore.writer.http import Connection
 from dynamodb_dr.restore.writer.signing import BatchWriteSigner
 
@@ -45,15 +46,9 @@ class SignedTransport:
         self.endpoint_url: str = meta.endpoint_url
         self.region: str = meta.region_name
         self.signing_name: str = meta.service_model.signing_name or meta.service_model.endpoint_prefix
-        try:
-            # botocore keeps both behind private names; they are what its own calls use.
-            self._credentials = client._get_credentials()
-            self._http = client._endpoint.http_session
-        except AttributeError as exc:  # a botocore release that moved them
-            raise RuntimeError(
-                f"botocore {botocore.__version__} no longer exposes a client's credentials or HTTP session "
-                "where dynamodb_dr.restore.writer expects them; pin botocore to a tested version (pyproject.toml)"
-            ) from exc
+        # botocore keeps both behind private names (``botocore_private``); they are what its own calls use.
+        self._credentials = botocore_private.client_credentials(client)
+        self._http = botocore_private.client_http_session(client)
         self._user_agent = f"{USER_AGENT} botocore/{botocore.__version__} raw-batch-write"
         url = urlsplit(self.endpoint_url)
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -65,7 +60,7 @@ class SignedTransport:
         self.direct = not (get_environ_proxies(self.endpoint_url) or config.proxies or config.client_cert)
         tls: ssl.SSLContext | None = None
         if url.scheme == "https" and self.direct:
-            verify = getattr(self._http, "_verify", True)
+            verify = botocore_private.http_session_verify(self._http)
             if verify is False:
                 tls = ssl.create_default_context()
                 tls.check_hostname = False
