@@ -42,7 +42,6 @@ from benchmarks.http_sink import http_sink
 from benchmarks.measure import CLK_TCK, Result, since, snapshot
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.restore import inflate, malloc
-from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 from dynamodb_dr.restore.export_reader import (
     DataFile,
     iter_batches,
@@ -51,6 +50,7 @@ from dynamodb_dr.restore.export_reader import (
     validate_data_file,
 )
 from dynamodb_dr.restore.tasks import write_data_file
+from dynamodb_dr.restore.writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 
 ROOT = Path(__file__).resolve().parents[1]
 

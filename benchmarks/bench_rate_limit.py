@@ -58,6 +58,8 @@ class RateRun:
     throttled_calls: int
     max_5s_window: int
     table_accepts: float | None
+    per_second: tuple[int, ...] = ()
+    """Items per second from the first write (runs counted at the wire)."""
 
     @property
     def achieved_share(self) -> float:
@@ -149,7 +151,7 @@ def run_endpoint_budget(budget: float, *, tasks: int = 2, threads: int = 2, seco
     landed are counted in the table. The budget must be below what the endpoint can take."""
     from benchmarks.baseline_seed import count_items
     from dynamodb_dr.clients import client_config, make_client
-    from dynamodb_dr.restore.batch_writer import BatchWriter
+    from dynamodb_dr.restore.writer import BatchWriter
 
     table_name = "bench-rate"
     ddb = make_client("dynamodb")
@@ -300,7 +302,17 @@ class CountingProxy:
         self.server.server_close()
 
 
-def run_job_budget(export_root: object, endpoint: object, budget: float) -> RateRun:
+def per_second(times: list[float], counts: list[int]) -> tuple[int, ...]:
+    """Items in each whole second from the first event (the last, partial second included)."""
+    if not times:
+        return ()
+    bins = [0] * (int(times[-1] - times[0]) + 1)
+    for t, n in zip(times, counts, strict=True):
+        bins[int(t - times[0])] += n
+    return tuple(bins)
+
+
+def run_job_budget(export_root: object, endpoint: object, budget: float, *, label: str = "") -> RateRun:
     """``glue_jobs/restore_job.py --max_write_rate BUDGET`` (Spark local[*]: 2 tasks at once here)
     restoring ``export_root`` into the local endpoint through ``CountingProxy``. Achieved = items the
     table received over the span from the first to the last write; the worst 5-second window."""
@@ -343,5 +355,11 @@ def run_job_budget(export_root: object, endpoint: object, budget: float) -> Rate
     restored = count_items(ddb, table_name)
     if restored != backup.item_count:
         raise SystemExit(f"the rate-limited job restored {restored:,} items of {backup.item_count:,}")
-    name = f"restore job --max_write_rate {budget:,.0f} (Spark local[*], {backup.item_count:,} items, at the wire)"
-    return RateRun(name, budget, span, sum(counts), 0, max_in_window(times, counts, 5.0), None)
+    files = f", {label}" if label else ""
+    name = (
+        f"restore job --max_write_rate {budget:,.0f} (Spark local[*], {backup.item_count:,} items{files}, "
+        "at the wire)"
+    )
+    return RateRun(
+        name, budget, span, sum(counts), 0, max_in_window(times, counts, 5.0), None, per_second(times, counts)
+    )

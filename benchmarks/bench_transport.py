@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from benchmarks.bench_job import BotocoreCallPath
 from benchmarks.http_sink import http_sink
 from dynamodb_dr.clients import make_client
-from dynamodb_dr.restore.batch_writer import BatchWriter, batch_body
+from dynamodb_dr.restore.writer import BatchWriter, batch_body
 
 LINE = b'{"Item":{"pk":{"S":"' + b"a" * 1000 + b'"}}}'
 

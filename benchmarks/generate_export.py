@@ -30,6 +30,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -265,6 +266,7 @@ def generate_export(
     items: int = DEFAULT_ITEMS,
     items_per_file: int = DEFAULT_ITEMS_PER_FILE,
     file_bytes: int | None = None,
+    file_items: Sequence[int] | None = None,
     table_name: str = DEFAULT_TABLE,
     s3_prefix: str = DEFAULT_PREFIX,
     backup_date: str = DEFAULT_DATE,
@@ -273,7 +275,9 @@ def generate_export(
     seed: int = 1,
     progress: bool = True,
 ) -> GeneratedExport:
-    """Write the export under ``out`` (emptied first if it holds a previous export)."""
+    """Write the export under ``out`` (emptied first if it holds a previous export): ``items`` in files
+    of ``items_per_file``, or ONE file of ``file_bytes``, or one file per count in ``file_items``
+    (0: an empty data file, as real exports have for empty partitions)."""
     if out.exists() and any(out.iterdir()):
         if not (out / s3_prefix).exists():
             raise SystemExit(f"{out} is not empty and holds no previous benchmark export; pick another --out")
@@ -292,6 +296,11 @@ def generate_export(
 
     if file_bytes is not None:
         specs = [FileSpec("", "", 0, None, file_bytes, seed)]
+    elif file_items is not None:  # one data file per count, in this order (0: an empty data file)
+        specs, first = [], 0
+        for count in file_items:
+            specs.append(FileSpec("", "", first, count, None, seed * 1_000_003 + first))
+            first += count
     else:
         specs = []
         for first in range(0, items, items_per_file):

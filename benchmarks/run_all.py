@@ -103,6 +103,27 @@ def single_file_export(size: int, root: Path) -> Path:
     return out
 
 
+MIXED_FILE_ITEMS = (4000, 2000, 1000, 700, 500, 300, 200, 100, 100, 50, 25, 1, 0, 0, 0)
+"""The mixed export of the rate runs: a few large data files, many small ones and empty ones (real
+exports have one or more files per partition, an empty file for an empty partition)."""
+
+
+def rate_export(kind: str, items: int, root: Path) -> tuple[Path, str]:
+    """The export for one rate run: ``items`` in data files of ``kind`` items, or the mixed one."""
+    if kind == "mixed":
+        out = root / "rate-mixed"
+        if not list(out.rglob("manifest.json")):
+            generate_export(out, file_items=MIXED_FILE_ITEMS, progress=False)
+        sizes = sorted({n for n in MIXED_FILE_ITEMS}, reverse=True)
+        label = f"{len(MIXED_FILE_ITEMS)} mixed data files ({', '.join(f'{n:,}' for n in sizes)} items)"
+        return out, label
+    per_file = int(kind)
+    out = root / f"rate-{items}-by-{per_file}"
+    if not list(out.rglob("manifest.json")):
+        generate_export(out, items=items, items_per_file=per_file, progress=False)
+    return out, f"{-(-items // per_file)} data files of {per_file:,} items"
+
+
 def load() -> str:
     """The machine's load while the benchmark ran (it is shared)."""
     try:
@@ -180,10 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         "--endpoint-rate-budget", type=float, default=500, help="items/s, below what moto takes"
     )
     parser.add_argument(
-        "--job-rate-budget", type=float, default=400, help="--max_write_rate of the job's rate run"
+        "--job-rate-budget", type=float, default=300, help="--max_write_rate of the job's rate run"
     )
     parser.add_argument(
-        "--rate-job-items", type=int, default=20_000, help="items the job restores at the budget (0: skip)"
+        "--rate-job-items", type=int, default=9_000, help="items the job restores at the budget (0: skip)"
+    )
+    parser.add_argument(
+        "--rate-file-items",
+        default="100,500,10000,mixed",
+        help="the job's rate runs: items per data file, comma-separated ('mixed': a mix of sizes and empty files)",
     )
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
@@ -346,25 +372,38 @@ def main(argv: list[str] | None = None) -> int:
         plotted += results
 
     if "rate" in only:
-        print(f"write-rate budget, {args.rate_seconds:.0f} s per run ...", flush=True)
-        runs = bench_rate_limit.run(args.rate_budget, seconds=args.rate_seconds)
-        with local_endpoint():
-            print(
-                f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
-                flush=True,
-            )
-            runs.append(
-                bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds)
-            )
-        if args.rate_job_items:
-            rate_export = export_for(args.rate_job_items, max(1, args.rate_job_items // 10), args.exports)
-            with local_endpoint() as endpoint:
+        runs = []
+        if args.rate_seconds > 0:  # 0: only the restore job's runs
+            print(f"write-rate budget, {args.rate_seconds:.0f} s per run ...", flush=True)
+            runs += bench_rate_limit.run(args.rate_budget, seconds=args.rate_seconds)
+            with local_endpoint():
                 print(
-                    f"write-rate budget through the restore job ({args.rate_job_items:,} items) ...",
+                    f"write-rate budget through BatchWriter into the local endpoint, {args.rate_seconds:.0f} s ...",
                     flush=True,
                 )
-                runs.append(bench_rate_limit.run_job_budget(rate_export, endpoint, args.job_rate_budget))
+                runs.append(
+                    bench_rate_limit.run_endpoint_budget(args.endpoint_rate_budget, seconds=args.rate_seconds)
+                )
+        job_runs = []
+        for kind in (
+            [k.strip() for k in args.rate_file_items.split(",") if k.strip()] if args.rate_job_items else []
+        ):
+            # At least 3 files of the largest size: 2 tasks at once, one file more than they hold.
+            items = max(args.rate_job_items, 3 * int(kind)) if kind != "mixed" else 0
+            rate_root, label = rate_export(kind, items, args.exports)
+            with local_endpoint() as endpoint:
+                print(f"write-rate budget through the restore job ({label}) ...", flush=True)
+                job_runs.append(
+                    bench_rate_limit.run_job_budget(rate_root, endpoint, args.job_rate_budget, label=label)
+                )
+            print(bench_rate_limit.report(job_runs[-1:]), flush=True)
+        runs += job_runs
         section = bench_rate_limit.report(runs)
+        if job_runs:
+            smallest = job_runs[0]
+            section += f"\n\nItems at the wire per second, {smallest.name}:\n\n" + ", ".join(
+                str(n) for n in smallest.per_second
+            )
         report += [
             "## Write-rate budget (real clock: counting sink, then the job's writer into the local endpoint)",
             "",

@@ -6,8 +6,8 @@ Read top-down from the Glue entry point ``glue_jobs/restore_job.py``:
 - ``job``         ``run_restore``: one function per stage (check, validate, prepare, write, finalize)
 - ``plan``        which backup and tables, and whether each target can take the restore
 - ``export_reader`` AWS's export layout: summary, data files, checked lines (``inflate``, ``malloc``)
-- ``tasks``       what one Spark task does with one data file (validate it, or write it)
-- ``batch_writer`` the one door to DynamoDB's BatchWriteItem (``signing``, ``rate_limit``)
+- ``tasks``       what one Spark task does: validate one data file, or write a list of them
+- ``writer``      the one door to DynamoDB's BatchWriteItem (``BatchWriter``), with ``rate_limit``
 - ``resume``, ``progress``, ``report``, ``targets``, ``write_rate``: the stages' helpers
 
 The package imports nothing itself, so a Spark worker that unpickles a task loads only what the

@@ -13,8 +13,10 @@ cannot take the restore fails its table. ``execute_restore`` then runs the stage
 3. ``prepare_stage``: per table, resume an interrupted attempt of the same restore or start fresh;
    create missing targets, back up and clear targets (``--clear_existing_data``, once per restore);
    the table's write budget and its split among the tasks.
-4. ``write_stage``: one task per data file not yet written writes its items, type-exact, at its
-   share of the budget, and records the file as written; the driver logs progress every few seconds.
+4. ``write_stage``: per table, the data files not yet written in as many lists as tasks write it at
+   once, balanced by item count; each task writes its files' items, type-exact, at its share of the
+   budget (raised as the table's other tasks finish), fetching the next file while it writes one,
+   and records each file as written; the driver logs progress every few seconds.
 5. ``finalize_stage``: PITR on for created tables; a fully restored table's progress is marked
    finished (the next identical run is a fresh restore); the report is stored.
 
@@ -24,6 +26,7 @@ result. Stages read it and move tables out of the running by failing their resul
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -36,7 +39,6 @@ from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.restore import extras, inflate, resume, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
-from dynamodb_dr.restore.batch_writer import SignedTransport
 from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore.plan import (
     TableSelection,
@@ -56,7 +58,16 @@ from dynamodb_dr.restore.report import (
     store_report,
 )
 from dynamodb_dr.restore.runner import SparkRunner, StageRunner
-from dynamodb_dr.restore.tasks import FileCheck, FileTask, FileWrite, validate_task, write_task
+from dynamodb_dr.restore.tasks import (
+    FileCheck,
+    FileTask,
+    FileToWrite,
+    FileWrite,
+    WriteTask,
+    validate_task,
+    write_task,
+)
+from dynamodb_dr.restore.writer import check_transport
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +180,9 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
             f"{args.environment!r}"
         )
     selections = select_tables(manifest.tables, args, manifest.backup_date)
-    # One transport built here, from the same client parts every task uses: a botocore release that
-    # moved what the writer relies on fails the job now, before any stage.
-    SignedTransport(dynamodb)
+    # The writer checked here, from the same client parts every task uses: a botocore outside the
+    # tested range, or one that moved what the writer relies on, fails the job now, before any stage.
+    check_transport(dynamodb)
     logger.info(
         "restore starting",
         extra={
@@ -207,23 +218,18 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
 # --- 1. validate -----------------------------------------------------------------------------------
 
 
-def _task(table: _Table, data_file: DataFile, bucket: str, args: RestoreArgs, **write: Any) -> FileTask:
-    assert table.export is not None
-    return FileTask(
-        source=table.selection.source,
-        target=table.selection.target,
-        bucket=bucket,
-        export_arn=table.export.summary.export_arn,
-        data_file=data_file,
-        max_workers=args.max_workers,
-        **write,
-    )
-
-
 def _file_tasks(tables: list[_Table], bucket: str, args: RestoreArgs) -> list[FileTask]:
     """Validation: every data file of every table, each line against its target's rules."""
     return [
-        _task(t, f, bucket, args, rules=t.target.rules if t.target is not None else None)
+        FileTask(
+            source=t.selection.source,
+            target=t.selection.target,
+            bucket=bucket,
+            export_arn=t.export.summary.export_arn,
+            data_file=f,
+            max_workers=args.max_workers,
+            rules=t.target.rules if t.target is not None else None,
+        )
         for t in tables
         if t.export is not None
         for f in t.export.files
@@ -400,28 +406,39 @@ def _write_tasks(
     args: RestoreArgs,
     run_id: str,
     live_seconds: float = resume.LIVE_SECONDS,
-) -> list[FileTask]:
-    """Writing: the files still to write, with each table's rate ceiling and progress location."""
-    return [
-        _task(
-            t,
-            f,
-            bucket,
-            args,
-            write_rate=t.write_rate,
-            progress=t.progress.location if t.progress is not None else None,
-            run_id=run_id,
-            verified_etag=t.verified.get(f.key),
-            live_seconds=live_seconds,
-        )
-        for t in tables
-        if t.export is not None
-        for f in t.to_write
-    ]
+) -> list[WriteTask]:
+    """Writing: per table, its files still to write in ``write_tasks`` lists balanced by item count
+    (``write_rate.balance``), one task each, with the task's share of the budget, the budget itself
+    (a finished task's share flows to the others) and the progress location."""
+    tasks: list[WriteTask] = []
+    for t in tables:
+        if t.export is None or not t.to_write:
+            continue
+        groups = write_rate.balance(t.to_write, max(t.result.write_tasks, 1), lambda f: f.item_count)
+        for index, files in enumerate(groups):
+            tasks.append(
+                WriteTask(
+                    source=t.selection.source,
+                    target=t.selection.target,
+                    bucket=bucket,
+                    export_arn=t.export.summary.export_arn,
+                    files=tuple(FileToWrite(f, t.verified.get(f.key)) for f in files),
+                    write_rate=t.write_rate,
+                    budget=t.result.write_rate_budget,
+                    index=index,
+                    tasks=len(groups),
+                    max_workers=args.max_workers,
+                    progress=t.progress.location if t.progress is not None else None,
+                    run_id=run_id,
+                    live_seconds=live_seconds,
+                )
+            )
+    return tasks
 
 
 def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float = 5.0) -> None:
-    """Every file still to write, written by the runner's tasks while the driver logs progress."""
+    """Every file still to write, written by the runner's tasks (a balanced list of files each) while
+    the driver logs progress."""
     live = run.live_tables()
     # Tasks record the items written within a file every 2 progress intervals, so the log moves
     # within long files too (``resume.LiveProgress``).
@@ -445,7 +462,9 @@ def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float
     ]
     try:
         with ProgressLog(counts, totals, progress_seconds) as progress:
-            writes: list[FileWrite] = runner.run(tasks, functools.partial(write_task, counts=counts), "write")
+            per_task: list[tuple[FileWrite, ...]] = runner.run(
+                tasks, functools.partial(write_task, counts=counts), "write"
+            )
     except Exception as exc:  # Spark itself failed: some items may be written, none is reported as such
         for table in live:
             table.result.fail(
@@ -454,10 +473,18 @@ def write_stage(run: RestoreRun, runner: StageRunner, *, progress_seconds: float
             )
             table.result.items_not_written = table.result.items_in_export - table.result.items_skipped
         return
+    finally:
+        for table in live:  # the tasks' "finished" notes (write_rate.SharedBudget) are no longer needed
+            if table.progress is not None:
+                location = table.progress.location
+                with contextlib.suppress(ClientError):
+                    write_rate.clear_finished_tasks(
+                        run.s3, location.bucket, location.folder, run.report.run_id
+                    )
     by_source = {t.source: t for t in run.tables}
     for source, points in progress.series.items():
         by_source[source].result.progress = points
-    for write in writes:
+    for write in (w for writes in per_task for w in writes):
         result = by_source[write.source].result
         result.items_written += write.items_written
         result.items_not_written += write.failed_items

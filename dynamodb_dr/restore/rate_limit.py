@@ -177,6 +177,18 @@ class AdaptiveRateLimiter:
             # ``increase_step`` items/s per second's worth of items written at the current rate.
             self._rate = min(self._ceiling, self._rate + self._increase_step * n_items / self._rate)
 
+    def set_ceiling(self, ceiling: float) -> None:
+        """A new ceiling (a task's share of the table's budget changed: another task finished). The
+        current rate moves with it in proportion, so a limiter backed off by throttling stays backed
+        off relative to its ceiling; the floor stays."""
+        ceiling = _positive_finite(ceiling, "ceiling", "pass the task's share of the write budget in items/s")
+        with self._lock:
+            self._refill(self._clock.monotonic())
+            scale = ceiling / self._ceiling
+            self._ceiling = ceiling
+            self._increase_step *= scale
+            self._rate = min(ceiling, max(self._floor, self._rate * scale))
+
     # --- introspection ----------------------------------------------------------------------------
 
     @property

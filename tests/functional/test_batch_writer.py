@@ -32,9 +32,9 @@ from botocore.credentials import Credentials, RefreshableCredentials
 
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import WriteError
-from dynamodb_dr.restore.batch_writer import BatchWriter
 from dynamodb_dr.restore.export_reader import iter_items, read_export, spooled
 from dynamodb_dr.restore.tasks import write_data_file
+from dynamodb_dr.restore.writer import BatchWriter
 from local_aws import export_layout
 from tests.support.backups import create_table, export_table, put_items
 from tests.support.items import (

@@ -26,7 +26,6 @@ BUCKET = "rate-bucket"
 DATE = "2026-02-01"
 BUDGET = 300  # items/s for the table: 2 tasks of 150 items/s, well under what the local endpoint takes
 ITEMS = 9_000  # ~30 s of writing at the budget
-FILES = 4  # 2 task slots (local[2]): two tasks at a time, then two more
 WINDOW = 5.0
 
 
@@ -69,8 +68,22 @@ def _busiest_window(times: list[float], seconds: float) -> int:
     return max(bisect.bisect_left(times, t + seconds) - i for i, t in enumerate(times))
 
 
-def test_a_table_budget_is_held_across_two_tasks(aws, spark, capsys, caplog):
-    export_layout.configure(items_per_file=ITEMS // FILES, empty_files=0)
+def _per_second(times: list[float]) -> list[int]:
+    counts = [0] * (int(times[-1] - times[0]) + 1)
+    for t in times:
+        counts[int(t - times[0])] += 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("per_file", "empty_files"),
+    [
+        pytest.param(ITEMS // 4, 0, id="4-files-of-2250"),  # each file takes ~15 s: progress within a file
+        pytest.param(100, 2, id="90-files-of-100"),  # a file every ~0.7 s per task, and empty files
+    ],
+)
+def test_a_table_budget_is_held_across_two_tasks(aws, spark, capsys, caplog, per_file, empty_files):
+    export_layout.configure(items_per_file=per_file, empty_files=empty_files)
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     create_table(ddb, "events", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
@@ -118,22 +131,24 @@ def test_a_table_budget_is_held_across_two_tasks(aws, spark, capsys, caplog):
     achieved = len(times) / (times[-1] - times[0])
     busiest = _busiest_window(times, WINDOW) / WINDOW
     print(
-        f"\nbudget {BUDGET} items/s, {result['write_tasks']} tasks: achieved {achieved:.1f} items/s "
+        f"\n{ITEMS // per_file} files of {per_file} items (+{empty_files} empty): "
+        f"budget {BUDGET} items/s, {result['write_tasks']} tasks: achieved {achieved:.1f} items/s "
         f"({achieved / BUDGET:.1%}) over {times[-1] - times[0]:.1f} s; busiest {WINDOW:.0f}-s window "
-        f"{busiest:.1f} items/s ({busiest / BUDGET:.1%}); throttle events {result['throttle_events']}"
+        f"{busiest:.1f} items/s ({busiest / BUDGET:.1%}); throttle events {result['throttle_events']}; items per "
+        f"second: {_per_second(times)}"
     )
     # Each task's ceiling leaves room for its bucket's burst and one batch (write_rate.task_ceiling), so
     # no 5-s window exceeds the budget by construction; 5% is the tolerance (network jitter).
     assert busiest <= 1.05 * BUDGET
-    # The floor depends on the machine keeping up: 90% is the benchmark's figure, here a looser bound
-    # (task start-up between files and a loaded shared CI machine take a few percent).
+    # The floor depends on the machine keeping up: 90% is the benchmark's figure (make bench), here a
+    # looser bound for a loaded shared CI machine.
     assert achieved >= 0.8 * BUDGET
+    assert result["files_written"] == ITEMS // per_file + empty_files
 
-    # Progress moves within a data file (each takes ~15 s here), not only when a file is done.
     done = [r.items_done for r in caplog.records if r.getMessage() == "restore progress"]
     assert done == sorted(done) and done[-1] == ITEMS, done
-    per_file = ITEMS // FILES
-    assert any(0 < n < ITEMS and n % per_file for n in done), done
+    if per_file > 1000:  # progress moves within a data file, not only when a file is done
+        assert any(0 < n < ITEMS and n % per_file for n in done), done
 
 
 def test_write_rate_percent_reads_the_targets_capacity_and_the_smaller_budget_wins(aws, spark, capsys):

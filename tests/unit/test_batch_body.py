@@ -7,8 +7,8 @@ import json
 import pytest
 
 from dynamodb_dr.errors import ExportDataError
-from dynamodb_dr.restore.batch_writer import MAX_BATCH_ITEMS, batch_body
 from dynamodb_dr.restore.export_reader import DataFile, check_line
+from dynamodb_dr.restore.writer import MAX_BATCH_ITEMS, batch_body
 
 LINE_A = b'{"Item":{"pk":{"S":"a"},"n":{"N":"-1.2345678901234567890123456789012345678E-130"}}}'
 LINE_B = b'{"Item":{"pk":{"S":"\xc3\xbc"},"b":{"B":"//4AgA=="}}}'

@@ -290,3 +290,23 @@ def test_capacity_budget_rejects_bad_percent():
         capacity_budget(PROVISIONED, 150)
     with pytest.raises(ConfigError, match="write_rate_percent=0 must be a positive finite number"):
         capacity_budget(PROVISIONED, 0)
+
+
+def test_a_raised_ceiling_is_held_from_then_on_and_keeps_a_backed_off_rate_in_proportion():
+    clock = FakeClock()
+    limiter = AdaptiveRateLimiter(100, clock=clock)
+    before = _run(limiter, clock, 10)
+    limiter.set_ceiling(300)  # the table's other task finished: its share flows here
+    after = _run(limiter, clock, 10)
+    assert sum(n for _, n in before) == pytest.approx(1000, abs=50)
+    assert sum(n for _, n in after) == pytest.approx(3000, abs=50)
+    assert _max_in_window(after[5:], 5.0) <= 1.05 * 1500
+
+    limiter.on_throttled()  # halved: 150 of 300
+    limiter.set_ceiling(600)
+    stats = limiter.stats()
+    assert (stats.ceiling, stats.rate) == (600, 300)
+    limiter.set_ceiling(200)  # lowered too, never above the ceiling
+    assert (limiter.stats().ceiling, limiter.rate) == (200, 100)
+    with pytest.raises(ConfigError, match="ceiling"):
+        limiter.set_ceiling(0)

@@ -1,4 +1,5 @@
-"""The write stage's tasks carry the ETag of the version the validation stage checked."""
+"""The write stage's tasks carry the ETag of the version the validation stage checked, and split a
+table's files into lists balanced by item count."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ def test_each_write_task_reads_the_version_its_validation_checked():
     args = parse_args(
         ["--backup_date", "2026-11-01", "--BACKUP_BUCKET", "bucket", "--max_workers", "6"], env={}
     )
-    tasks = job._write_tasks([table], "bucket", args, "run-1")
-    assert [(t.data_file.key, t.verified_etag, t.max_workers, t.target) for t in tasks] == [
-        ("data/a.json.gz", '"etag-a"', 6, "orders-restored"),
-        ("data/b.json.gz", None, 6, "orders-restored"),  # not validated here: MD5 checked on read
+    table.result.write_tasks = 1
+    (task,) = job._write_tasks([table], "bucket", args, "run-1")
+    assert (task.max_workers, task.target, task.tasks) == (6, "orders-restored", 1)
+    assert [(f.data_file.key, f.verified_etag) for f in task.files] == [
+        ("data/a.json.gz", '"etag-a"'),
+        ("data/b.json.gz", None),  # not validated here: MD5 checked on read
     ]

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 
-from dynamodb_dr.restore.signing import BatchWriteSigner
+from dynamodb_dr.restore.writer.signing import BatchWriteSigner
 
 HEADERS = {
     "Content-Type": "application/x-amz-json-1.0",

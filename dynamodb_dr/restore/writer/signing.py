@@ -26,13 +26,15 @@ import threading
 import time
 from collections import OrderedDict
 from hashlib import sha256
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, _host_from_url
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import NoCredentialsError
+
+from dynamodb_dr.restore.writer import botocore_private
 
 _KEY_CACHE_SIZE = 8
 
@@ -49,13 +51,13 @@ class BatchWriteSigner(SigV4Auth):
     def __init__(
         self, endpoint_url: str, service_name: str, region_name: str, headers: dict[str, str]
     ) -> None:
-        super().__init__(None, service_name, region_name)
+        super().__init__(cast(Any, None), service_name, region_name)  # credentials come per call
         self.endpoint_url = endpoint_url
-        self.host = _host_from_url(endpoint_url)
+        self.host = botocore_private.host_from_url(endpoint_url)
         self.fixed_headers = dict(headers)
         prototype = AWSRequest(method="POST", url=endpoint_url, data=b"", headers=headers)
-        self._method = prototype.method.upper()
-        self._path = self._normalize_url_path(urlsplit(endpoint_url).path)
+        self._method = (prototype.method or "POST").upper()
+        self._path = botocore_private.normalize_url_path(self, urlsplit(endpoint_url).path)
         self._query = self.canonical_query_string(prototype)
         # The canonical form of the constant headers, by SigV4Auth's own rules (lower-cased names,
         # trimmed values, User-Agent and the like left out, host taken from the URL).
@@ -64,7 +66,8 @@ class BatchWriteSigner(SigV4Auth):
             if name in constant:
                 raise ValueError(f"{name} is set by the signer, not a fixed header")
         canonical = {name: self.canonical_headers(_one(constant, name)) for name in set(constant)}
-        self._scope_tail = f"{self._region_name}/{self._service_name}/aws4_request"
+        self._region, self._service = botocore_private.scope(self)
+        self._scope_tail = f"{self._region}/{self._service}/aws4_request"
         # The canonical request as a %-template, for requests without and with a session token:
         # its only variable parts are the time, the token and the payload's hash.
         self._templates: dict[bool, tuple[str, str]] = {}
@@ -104,10 +107,11 @@ class BatchWriteSigner(SigV4Auth):
         cache_key = (secret_key, datestamp)
         key = self._keys.get(cache_key)
         if key is None:
-            k_date = self._sign(f"AWS4{secret_key}".encode(), datestamp)
-            k_region = self._sign(k_date, self._region_name)
-            k_service = self._sign(k_region, self._service_name)
-            key = self._sign(k_service, "aws4_request")
+            sign = botocore_private.hmac_sha256
+            k_date = sign(self, f"AWS4{secret_key}".encode(), datestamp)
+            k_region = sign(self, k_date, self._region)
+            k_service = sign(self, k_region, self._service)
+            key = sign(self, k_service, "aws4_request")
             with self._lock:
                 self._keys[cache_key] = key
                 while len(self._keys) > _KEY_CACHE_SIZE:
@@ -124,7 +128,7 @@ class BatchWriteSigner(SigV4Auth):
         template, signed_headers = self._templates[bool(token)]
         canonical_request = template % {
             "timestamp": timestamp,
-            "token": self._header_value(token),
+            "token": botocore_private.header_value(self, token),
             "payload": sha256(body).hexdigest(),
         }
         scope = f"{datestamp}/{self._scope_tail}"
