@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -233,6 +234,11 @@ class DeadlineRunner(ThreadRunner):
         self.how_to_finish = how_to_finish
         self.not_started: list[str] = []
         """Data file keys the write stage did not start for lack of time."""
+        self.first_write: float | None = None
+        """``time.monotonic()`` when the first data file's write started (its first batch follows
+        as soon as the file is read)."""
+        self.last_write: float | None = None
+        """``time.monotonic()`` when the write stage ended: every batch of every file answered."""
 
     def run(self, tasks: Sequence[T], func: Callable[[T], R], description: str) -> list[R]:
         if description != "write":
@@ -253,9 +259,14 @@ class DeadlineRunner(ThreadRunner):
                         f"finish); the data files written are recorded. {self.how_to_finish}"
                     ),
                 )
+            if self.first_write is None:
+                self.first_write = time.monotonic()
             return func(task)
 
-        return super().run(tasks, guarded, description)
+        try:
+            return super().run(tasks, guarded, description)
+        finally:
+            self.last_write = time.monotonic()
 
 
 # --- the function's restore ----------------------------------------------------------------------
@@ -300,7 +311,8 @@ def restore_or_hand_off(
 ) -> dict[str, Any]:
     """Restore in this function when the work fits in the time left, else start the Glue job.
     Returns ``{"statusCode": 200|207|500|400|202, "body": ...}``: the job's report (and
-    ``finished``/``how_to_finish``), or for 202 the job run."""
+    ``finished``/``how_to_finish``, ``timings``), or for 202 the job run."""
+    started = time.monotonic()
     try:
         run = check_restore(args, s3=s3, dynamodb=dynamodb)
     except (ConfigError, BackupNotFoundError) as exc:
@@ -348,6 +360,11 @@ def restore_or_hand_off(
     body = report.to_dict()
     body["estimate"] = work.to_dict()
     body["finished"] = not runner.not_started
+    body["timings"] = {
+        "seconds_to_first_write": _since(started, runner.first_write),
+        "seconds_to_last_write": _since(started, runner.last_write if runner.first_write else None),
+        "seconds": _since(started, time.monotonic()),
+    }
     if runner.not_started:
         body["files_not_started"] = len(runner.not_started)
         body["how_to_finish"] = how_to_finish
@@ -356,6 +373,10 @@ def restore_or_hand_off(
             extra={"files_not_started": len(runner.not_started), "how_to_finish": how_to_finish},
         )
     return _response(report.status_code, body)
+
+
+def _since(started: float, moment: float | None) -> float | None:
+    return None if moment is None else round(moment - started, 3)
 
 
 def _hand_off(

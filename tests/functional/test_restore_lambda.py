@@ -104,6 +104,8 @@ def test_the_empty_event_restores_every_table_of_the_latest_backup(fleet):
     body = response["body"]
     assert response["statusCode"] == 200, body
     assert (body["requested_date"], body["backup_date"], body["finished"]) == ("latest", DATE, True)
+    timings = body["timings"]
+    assert 0 < timings["seconds_to_first_write"] <= timings["seconds_to_last_write"] <= timings["seconds"]
     assert set(body["tables"]) == {"orders", "sessions"}
     for table in ("orders", "sessions"):
         assert body["tables"][table]["status"] == "SUCCEEDED"
@@ -142,6 +144,7 @@ def test_dry_run_validates_and_writes_nothing(fleet):
         assert result["status"] == "VALIDATED" and result["items_written"] == 0
         assert result["would_remove_extras"] is True
     assert body["tables"]["orders"]["would_write"] == 12
+    assert body["timings"]["seconds_to_first_write"] is None  # nothing was written
     assert {t: scan_all(ddb, t) for t in ("orders", "sessions")} == damaged
     assert ddb.list_backups(TableName="orders")["BackupSummaries"] == []
 
