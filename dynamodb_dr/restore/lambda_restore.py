@@ -11,7 +11,8 @@ adds is knowing the function's limits:
    not fit in ``context.get_remaining_time_in_millis()``, the Glue restore job is started with the
    same arguments (``args.job_arguments``; the backup date as resolved, so ``latest`` cannot move to
    a newer backup in between) and the answer is ``202`` with the job run id and where its report
-   will be.
+   will be. The same when the largest data file might not fit in the free temporary storage (each
+   file is spooled to disk before it is read).
 2. **A restore that runs out of time anyway** (the estimate was wrong: throttling, a slow target)
    stops at a file boundary: before each data file is started the remaining time is read again, and
    no file is started when less than the reserve plus the largest file's time is left. Files in
@@ -28,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -109,6 +112,8 @@ class TableEstimate:
     """Items/s: the table's write budget, or what ``max_workers`` requests in flight give if less."""
     seconds: float
     largest_file_seconds: float
+    largest_file_bytes: int
+    """Uncompressed bytes of its largest data file: an upper bound of the spool file on disk."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,14 @@ class Estimate:
     needed_seconds: float
     """``seconds * safety_factor + reserve_seconds``: what must be left for the function to restore."""
     largest_file_seconds: float
+    largest_file_bytes: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "seconds": round(self.seconds, 3),
             "needed_seconds": round(self.needed_seconds, 3),
             "largest_file_seconds": round(self.largest_file_seconds, 3),
+            "largest_file_bytes": self.largest_file_bytes,
             "tables": {
                 t.source: {
                     "items": t.items,
@@ -188,11 +195,17 @@ def estimate(run: RestoreRun, rates: Rates = Rates()) -> Estimate:
                 rate,
                 seconds,
                 largest,
+                round(max((f.item_count for f in files), default=0) * bytes_per_item),
             )
         )
     total = sum(t.seconds for t in tables)
-    largest = max((t.largest_file_seconds for t in tables), default=0.0)
-    return Estimate(tuple(tables), total, total * rates.safety_factor + rates.reserve_seconds, largest)
+    return Estimate(
+        tuple(tables),
+        total,
+        total * rates.safety_factor + rates.reserve_seconds,
+        max((t.largest_file_seconds for t in tables), default=0.0),
+        max((t.largest_file_bytes for t in tables), default=0),
+    )
 
 
 def _budget(run: RestoreRun, exists: bool, target: str, backup: Any) -> float:
@@ -308,9 +321,12 @@ def restore_or_hand_off(
     remaining_ms: Callable[[], int],
     rates: Rates = Rates(),
     progress_seconds: float = 5.0,
+    spool_free_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Restore in this function when the work fits in the time left, else start the Glue job.
-    Returns ``{"statusCode": 200|207|500|400|202, "body": ...}``: the job's report (and
+    A data file is spooled to the temporary directory before it is read (``export_reader.spooled``):
+    when the largest one may not fit in its free space (``spool_free_bytes``, default: measured) the
+    restore is handed off too. Returns ``{"statusCode": 200|207|500|400|202, "body": ...}``: the job's report (and
     ``finished``/``how_to_finish``, ``timings``), or for 202 the job run."""
     started = time.monotonic()
     try:
@@ -344,8 +360,19 @@ def restore_or_hand_off(
             "fits": work.needed_seconds <= left,
         },
     )
+    free = shutil.disk_usage(tempfile.gettempdir()).free if spool_free_bytes is None else spool_free_bytes
     if work.needed_seconds > left:
-        return _hand_off(run, settings, arguments, command, work, left, glue)
+        why = (
+            f"the restore needs about {work.needed_seconds:.0f} s ({work.seconds:.1f} s of work, with margin) "
+            f"and this invocation has {left:.0f} s left"
+        )
+        return _hand_off(run, settings, arguments, command, work, left, glue, why)
+    if work.largest_file_bytes > free:
+        why = (
+            f"its largest data file may take up to {work.largest_file_bytes:,} bytes on disk and the function's "
+            f"temporary storage has {free:,} bytes free (raise the function's ephemeral storage, or use the job)"
+        )
+        return _hand_off(run, settings, arguments, command, work, left, glue, why)
 
     how_to_finish = (
         "To finish, invoke the Restore Lambda again with the same event (it resumes, skipping the data "
@@ -387,11 +414,8 @@ def _hand_off(
     work: Estimate,
     left: float,
     glue: Any,
+    why: str,
 ) -> dict[str, Any]:
-    why = (
-        f"the restore needs about {work.needed_seconds:.0f} s ({work.seconds:.1f} s of work, with margin) "
-        f"and this invocation has {left:.0f} s left"
-    )
     body: dict[str, Any] = {
         "handed_off_to": "glue",
         "job_name": settings.glue_job_name,

@@ -366,6 +366,34 @@ def test_the_estimate_decides_restore_here_or_hand_off(fleet):
     assert response["statusCode"] == 200 and response["body"]["tables"]["orders"]["status"] == "SUCCEEDED"
 
 
+def test_a_data_file_too_large_for_the_free_temporary_storage_is_handed_off(fleet):
+    """Each data file is spooled to /tmp before it is read: with less free space than the largest
+    file may need (its uncompressed bytes, an upper bound), the job restores it instead. Called
+    through the library function, which takes the free space the handler measures."""
+    from dynamodb_dr.restore.args import parse_event
+    from dynamodb_dr.restore.lambda_restore import LambdaSettings, restore_or_hand_off
+
+    response = restore_or_hand_off(
+        parse_event({"tables": ["orders"]}),
+        s3=fleet["s3"],
+        dynamodb=fleet["ddb"],
+        glue=fleet["glue"],
+        settings=LambdaSettings(glue_job_name=JOB),
+        remaining_ms=lambda: 900_000,
+        spool_free_bytes=100,
+    )
+    body = response["body"]
+    assert response["statusCode"] == 202, body
+    largest = body["estimate"]["largest_file_bytes"]
+    assert (
+        largest > 100
+        and f"up to {largest:,} bytes on disk" in body["why"]
+        and "100 bytes free" in body["why"]
+    )
+    run = fleet["glue"].get_job_run(JobName=JOB, RunId=body["job_run_id"])["JobRun"]
+    assert run["Arguments"]["--tables"] == "orders"
+
+
 def test_a_hand_off_that_cannot_start_the_job_fails_with_the_command(fleet, monkeypatch):
     monkeypatch.setenv("RESTORE_GLUE_JOB_NAME", "no-such-job")
     response = invoke({"dry_run": True}, LocalLambdaContext(remaining_ms=5_000))

@@ -43,9 +43,11 @@ module "function" {
   description          = "Restores a DynamoDB backup from a JSON event; hands restores too large for it to the Glue job"
   package_path         = var.restore_package_path
   powertools_layer_arn = var.powertools_layer_arn
-  # The reader streams each data file through a spool on /tmp and checks it line by line: its memory
-  # does not grow with the table. Memory buys CPU in Lambda: 1,769 MB is one full vCPU, which the
-  # validation (MD5, gunzip, line checks) and the request signing use.
+  # The reader streams each data file through a spool on /tmp and checks it line by line: its peak
+  # RSS is ~55 MiB for a 10 MB and for a 1 GB data file alike (docs/benchmarks.md), so memory is not
+  # what limits it. Memory buys CPU in Lambda: 1,769 MB is one full vCPU, which the validation (MD5,
+  # gunzip, line checks) and the request signing use. A data file larger than the free /tmp is
+  # handed to the Glue job.
   memory_size = var.memory_size
   timeout     = var.timeout
   # One restore at a time: two invocations restoring the same table set would race on its resume
