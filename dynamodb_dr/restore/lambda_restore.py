@@ -417,6 +417,7 @@ def _hand_off(
     why: str,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
+        "statusCode": HANDED_OFF,
         "handed_off_to": "glue",
         "job_name": settings.glue_job_name,
         "arguments": arguments,
@@ -435,6 +436,7 @@ def _hand_off(
             f"{why}, but the Glue restore job could not be started ({describe(exc)}); start it yourself: {command}"
         ]
         logger.error("hand-off to the Glue job failed", extra={"error": describe(exc), "command": command})
+        body["statusCode"] = 500
         return _response(500, body)
     run_id = started["JobRunId"]
     body["job_run_id"] = run_id

@@ -149,6 +149,21 @@ def test_dry_run_validates_and_writes_nothing(fleet):
     assert ddb.list_backups(TableName="orders")["BackupSummaries"] == []
 
 
+def test_the_documented_dry_run_event(fleet):
+    """docs/deploy.md's example payload, kept as tests/events/restore_dry_run.json."""
+    event = json.loads((ROOT / "tests" / "events" / "restore_dry_run.json").read_text())
+    assert (
+        f"--payload '{json.dumps(event, separators=(',', ':'))}'" in (ROOT / "docs" / "deploy.md").read_text()
+    )
+    response = invoke(event)
+    body = response["body"]
+    assert response["statusCode"] == 200 and body["backup_date"] == DATE, body
+    assert {t: r["status"] for t, r in body["tables"].items()} == {
+        "orders": "VALIDATED",
+        "sessions": "VALIDATED",
+    }
+
+
 def test_clear_existing_data_backs_up_writes_then_removes_only_the_extras(fleet):
     ddb = fleet["ddb"]
     response = invoke({"tables": ["orders"], "clear_existing_data": True})
@@ -315,7 +330,7 @@ def test_a_restore_that_would_not_fit_is_handed_to_the_glue_job_with_the_same_ar
     response = invoke(event, LocalLambdaContext(function_name="dr-test-restore", remaining_ms=10_000))
     body = response["body"]
     assert response["statusCode"] == 202, body
-    assert body["handed_off_to"] == "glue" and body["job_name"] == JOB
+    assert body["statusCode"] == 202 and body["handed_off_to"] == "glue" and body["job_name"] == JOB
     assert body["report_location"] == f"s3://{BUCKET}/{PREFIX}/{DATE}/restore-reports/"
     assert body["estimate"]["needed_seconds"] > 10 >= body["remaining_seconds"]
 
