@@ -374,9 +374,14 @@ def restore_or_hand_off(
         )
         return _hand_off(run, settings, arguments, command, work, left, glue, why)
 
+    # Finishing means resuming: with "resume": false in the event, the same event would start over.
+    resuming = job_command(
+        settings.glue_job_name, job_arguments(dataclasses.replace(args, backup_date=backup_date, resume=True))
+    )
     how_to_finish = (
-        "To finish, invoke the Restore Lambda again with the same event (it resumes, skipping the data "
-        f"files written), or run the Glue job: {command}"
+        "To finish, invoke the Restore Lambda again with the same event"
+        + ("" if args.resume else ' without "resume": false')
+        + f" (it resumes, skipping the data files written), or run the Glue job: {resuming}"
     )
     runner = DeadlineRunner(
         remaining_ms,

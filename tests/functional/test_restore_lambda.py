@@ -524,13 +524,16 @@ def test_a_restore_cut_short_stops_at_a_file_boundary_and_the_same_event_resumes
     assert scan_all(ddb, "ledger") == before
 
 
-def test_resume_false_after_a_cut_short_restore_starts_the_table_fresh(ledger):
+def test_resume_false_starts_the_table_fresh_after_a_cut_short_restore(ledger):
     ddb, s3, _, before = ledger
-    event = {"tables": ["ledger"], "max_write_rate": 100}
+    event = {"tables": ["ledger"], "max_write_rate": 100, "resume": False}
     cut = _cut_short(s3, event)
     assert cut["body"]["finished"] is False and cut["body"]["tables"]["ledger"]["files_written"] >= 1
+    # Finishing means resuming, which this event turns off: the answer says so.
+    assert 'with the same event without "resume": false' in cut["body"]["how_to_finish"]
+    assert '"--resume": "true"' in cut["body"]["how_to_finish"]
 
-    fresh = invoke({**event, "resume": False})
+    fresh = invoke(event)
     result = fresh["body"]["tables"]["ledger"]
     assert fresh["statusCode"] == 200, fresh["body"]
     assert (result["resumed"], result["files_skipped"], result["items_written"]) == (False, 0, 300)
