@@ -17,6 +17,8 @@
    the restore job itself with ``--max_write_rate`` (counted at the wire by a forwarding proxy).
 6. Memory: peak RSS of the job's reader going through one 10 MB and one 1 GB data file
    (uncompressed), each in a fresh process.
+7. A small table's RTO (``--lambda-items``, default 5,000): the time to the first and to the last
+   written item through the Restore Lambda's handler and through the restore job, side by side.
 
 Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/results/items-per-core.svg``.
 
@@ -43,6 +45,7 @@ from benchmarks import (
     baseline_dynamodump,
     baseline_seed,
     bench_job,
+    bench_lambda,
     bench_memory,
     bench_rate_limit,
     bench_read_floor,
@@ -52,7 +55,7 @@ from benchmarks.endpoint import local_endpoint
 from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
 from benchmarks.measure import Result, table
 
-SECTIONS = ("read", "write", "e2e", "rate", "memory")
+SECTIONS = ("read", "write", "e2e", "rate", "memory", "lambda")
 JOB_READER = "benchmarks.bench_job:job_reader_lines"
 
 
@@ -210,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         "--rate-file-items",
         default="100,500,10000,mixed",
         help="the job's rate runs: items per data file, comma-separated ('mixed': a mix of sizes and empty files)",
+    )
+    parser.add_argument(
+        "--lambda-items", type=int, default=5000, help="the small table of the Lambda-vs-job RTO run"
     )
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
@@ -420,6 +426,22 @@ def main(argv: list[str] | None = None) -> int:
         print("memory: peak RSS per data file ...", flush=True)
         section = bench_memory.report(bench_memory.run(small, large, reader=JOB_READER), reader=JOB_READER)
         report += ["## Memory: peak RSS reading one data file", "", section, ""]
+        print(section, flush=True)
+
+    if "lambda" in only:
+        small = export_for(args.lambda_items, max(1, args.lambda_items // 5), args.exports)
+        with local_endpoint() as endpoint:
+            print(
+                f"small table: Restore Lambda handler and restore job ({args.lambda_items:,} items) ...",
+                flush=True,
+            )
+            section = bench_lambda.report(bench_lambda.run(small, endpoint))
+        report += [
+            f"## A small table's RTO ({args.lambda_items:,} items): Restore Lambda vs restore job",
+            "",
+            section,
+            "",
+        ]
         print(section, flush=True)
 
     report += [f"At the end: {load()}.", ""]

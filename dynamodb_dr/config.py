@@ -19,6 +19,8 @@ BACKUP_BUCKET = "BACKUP_BUCKET"
 ENVIRONMENT = "ENVIRONMENT"
 DYNAMODB_TABLES = "DYNAMODB_TABLES"
 S3_EXPORTS_PREFIX = "S3_EXPORTS_PREFIX"
+RESTORE_GLUE_JOB_NAME = "RESTORE_GLUE_JOB_NAME"
+"""The Restore Lambda: the Glue restore job hands the restores too large for the function to."""
 
 DEFAULT_EXPORTS_PREFIX = "native-exports"
 

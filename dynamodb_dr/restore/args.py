@@ -18,6 +18,7 @@ variables of the same names.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import unicodedata
@@ -189,9 +190,10 @@ def closest_known(name: str) -> str | None:
     return by_normal[match[0]] if match else None
 
 
-def check_names(raw: Mapping[str, str], *, prefix: str = "--") -> None:
-    """Every name is ours or Glue's; anything else is an error that names the closest known one."""
-    unknown = [n for n in raw if n not in KNOWN and not is_glue_argument(n)]
+def check_names(raw: Mapping[str, object], *, prefix: str = "--", glue: bool = True) -> None:
+    """Every name is ours or (``glue``) Glue's; anything else is an error that names the closest
+    known one."""
+    unknown = [n for n in raw if n not in KNOWN and not (glue and is_glue_argument(n))]
     if not unknown:
         return
     problems = []
@@ -290,10 +292,14 @@ def parse_target_tables(value: str, *, name: str = "target_tables") -> tuple[tup
 
 def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> RestoreArgs:
     """Parse the job's arguments (everything after the script name)."""
-    env = os.environ if env is None else env
     raw = split_argv(argv)
-
     check_names(raw)
+    return _parse_raw(raw, os.environ if env is None else env)
+
+
+def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
+    """The checks every argument goes through, from ``--name value`` strings (the job's command
+    line, or an event turned into that form by ``parse_event``)."""
     date = (present(raw, "backup_date") or "") if "backup_date" in raw else ""
     if not date:
         raise ConfigError(f"--backup_date is required: YYYY-MM-DD or 'latest'. Usage: {USAGE}")
@@ -391,3 +397,141 @@ def check_useful_rate(rate: float, *, what: str) -> float:
             f"e.g. --max_write_rate {MIN_WRITE_RATE_TEXT}"
         )
     return rate
+
+
+# --- the Restore Lambda's event: the same names and checks, with JSON types ----------------------
+
+LAMBDA_DEFAULT_MAX_WORKERS = 5
+"""The Restore Lambda's default ``max_workers`` (the event users know says 5; the job's is 4)."""
+
+_EVENT_BOOLEANS = ("dry_run", "clear_existing_data", "create_missing_tables", "resume")
+_EVENT_STRINGS = ("backup_date", config.BACKUP_BUCKET, config.ENVIRONMENT, config.S3_EXPORTS_PREFIX)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _wrong_type(name: str, value: object, expected: str) -> ConfigError:
+    return ConfigError(
+        f"event field {name!r} is {_json_type(value)} ({json.dumps(value, default=str)[:80]}); expected {expected}"
+    )
+
+
+def _event_value(name: str, value: object) -> str:
+    """One event field in the job's ``--name value`` string form, after checking its JSON type."""
+    if name in _EVENT_STRINGS:
+        if not isinstance(value, str):
+            raise _wrong_type(
+                name,
+                value,
+                'a string, e.g. "latest" or "2026-01-31"' if name == "backup_date" else "a string",
+            )
+        return value
+    if name in _EVENT_BOOLEANS:
+        if not isinstance(value, bool):
+            raise _wrong_type(name, value, "true or false (a JSON boolean, not a string)")
+        return "true" if value else "false"
+    if name == "max_workers":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _wrong_type(name, value, f"a whole number from 1 to {MAX_MAX_WORKERS}")
+        return str(value)
+    if name in ("max_write_rate", "write_rate_percent"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong_type(name, value, "a number above 0")
+        return repr(value)
+    if name == "tables":
+        if not isinstance(value, list):
+            raise _wrong_type(name, value, 'an array of table names, e.g. ["orders","users"]')
+        if not value:
+            raise ConfigError(
+                "event field 'tables' is an empty array; name at least one table, or leave 'tables' out to "
+                "restore every table of the backup"
+            )
+        for table in value:
+            if not isinstance(table, str):
+                raise _wrong_type("tables", table, "table names (strings) in the array")
+            config.parse_table_name(table, source="tables")
+        return ",".join(value)
+    if name == "target_tables":
+        if not isinstance(value, dict):
+            raise _wrong_type(
+                name, value, 'an object of source: target names, e.g. {"orders": "orders_scratch"}'
+            )
+        if not value:
+            raise ConfigError(
+                "event field 'target_tables' is an empty object; map at least one source table, e.g. "
+                '{"orders": "orders_scratch"}, or leave it out'
+            )
+        for source, target in value.items():
+            if not isinstance(target, str):
+                raise _wrong_type(f"target_tables.{source}", target, "a table name (a string)")
+            config.parse_table_name(source, source="target_tables")
+            config.parse_table_name(target, source="target_tables")
+        return ",".join(f"{source}:{target}" for source, target in value.items())
+    raise AssertionError(f"event field {name} has no JSON type")  # KNOWN and the branches above agree
+
+
+def parse_event(event: object, env: Mapping[str, str] | None = None) -> RestoreArgs:
+    """The Restore Lambda's event (a JSON object with the job's argument names, JSON-typed:
+    ``tables`` an array, ``target_tables`` an object, flags booleans, numbers numbers), through the
+    same checks and messages as the job's arguments. Unknown fields, Glue's own arguments included,
+    are an error naming the closest known one; ``backup_date`` defaults to ``latest`` and
+    ``max_workers`` to ``LAMBDA_DEFAULT_MAX_WORKERS``."""
+    if not isinstance(event, Mapping):
+        raise ConfigError(
+            f"the event is {_json_type(event)}; expected a JSON object such as "
+            '{"backup_date": "latest", "tables": ["orders"], "dry_run": true}'
+        )
+    check_names(event, prefix="", glue=False)
+    raw = {name: _event_value(name, value) for name, value in event.items()}
+    raw.setdefault("backup_date", LATEST)
+    raw.setdefault("max_workers", str(LAMBDA_DEFAULT_MAX_WORKERS))
+    return _parse_raw(raw, os.environ if env is None else env)
+
+
+def job_arguments(args: RestoreArgs) -> dict[str, str]:
+    """``args`` as the Glue job's ``--name value`` arguments (StartJobRun ``Arguments``): parsing them
+    with ``parse_args`` gives ``args`` back."""
+    out = {
+        "--backup_date": args.backup_date,
+        f"--{config.BACKUP_BUCKET}": args.backup_bucket,
+        f"--{config.S3_EXPORTS_PREFIX}": args.exports_prefix,
+        "--dry_run": _flag(args.dry_run),
+        "--clear_existing_data": _flag(args.clear_existing_data),
+        "--create_missing_tables": _flag(args.create_missing_tables),
+        "--max_workers": str(args.max_workers),
+        "--resume": _flag(args.resume),
+    }
+    if args.environment:
+        out[f"--{config.ENVIRONMENT}"] = args.environment
+    if args.tables is not None:
+        out["--tables"] = ",".join(args.tables)
+    if args.target_tables:
+        out["--target_tables"] = ",".join(f"{s}:{t}" for s, t in args.target_tables)
+    if args.max_write_rate is not None:
+        out["--max_write_rate"] = _number(args.max_write_rate)
+    if args.write_rate_percent is not None:
+        out["--write_rate_percent"] = _number(args.write_rate_percent)
+    return out
+
+
+def _number(value: float) -> str:
+    """``250`` for 250.0, ``0.5`` for 0.5: exact (``repr``), without a trailing ``.0``."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -118,6 +118,14 @@ COMPONENTS = (
         artifact_argument="script_path",
     ),
     Component(
+        name="restore_lambda",
+        entry="lambdas/restore/handler.py",
+        module="restore_lambda",
+        lambda_call="function",
+        artifact="lambda/restore.zip",
+        artifact_argument="restore_package_path",
+    ),
+    Component(
         name="stream_recovery",
         entry="lambdas/stream_recovery/handler.py",
         module="stream_recovery",

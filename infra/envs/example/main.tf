@@ -67,6 +67,23 @@ module "glue_restore" {
   log_retention_days  = var.log_retention_days
 }
 
+module "restore_lambda" {
+  source = "../../modules/restore_lambda"
+
+  name                 = local.name
+  environment          = var.environment
+  backup_bucket_name   = module.backup_storage.bucket_name
+  backup_bucket_arn    = module.backup_storage.bucket_arn
+  exports_prefix       = module.backup_storage.exports_prefix
+  kms_key_arn          = module.backup_storage.kms_key_arn
+  restore_table_names  = distinct(concat(var.table_names, var.restore_scratch_tables))
+  glue_job_name        = module.glue_restore.job_name
+  restore_package_path = "${local.artifacts_dir}/lambda/restore.zip"
+  powertools_layer_arn = local.powertools_layer_arn
+  alarm_topic_arn      = module.export_backup.alarm_topic_arn
+  log_retention_days   = var.log_retention_days
+}
+
 module "aws_backup" {
   source = "../../modules/aws_backup"
 

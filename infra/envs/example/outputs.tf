@@ -28,6 +28,11 @@ output "glue_job_name" {
   value       = module.glue_restore.job_name
 }
 
+output "restore_function_name" {
+  description = "Restore Lambda (aws lambda invoke --function-name ... --payload '{\"backup_date\":\"latest\",\"dry_run\":true}')."
+  value       = module.restore_lambda.function_name
+}
+
 output "backup_vault_name" {
   description = "AWS Backup vault of the 12-hourly snapshots."
   value       = module.aws_backup.vault_name

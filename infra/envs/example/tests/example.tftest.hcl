@@ -125,6 +125,11 @@ run "example_root_plans" {
     condition     = output.glue_job_name == "dynamodb-dr-prod-restore"
     error_message = "The Glue job is named <name>-restore."
   }
+
+  assert {
+    condition     = output.restore_function_name == "dynamodb-dr-prod-restore"
+    error_message = "The Restore Lambda is named <name>-restore."
+  }
 }
 
 run "example_root_without_protected_tables" {
@@ -401,5 +406,42 @@ run "glue_restore" {
   assert {
     condition     = aws_glue_job.restore.glue_version == "5.0" && aws_glue_job.restore.worker_type == "G.1X" && aws_glue_job.restore.number_of_workers == 4 && aws_glue_job.restore.command[0].script_location == "s3://mocked-bucket/glue-artifacts/restore_job.py"
     error_message = "Glue 5.0 with the example's workers, running the uploaded script."
+  }
+}
+
+run "restore_lambda" {
+  command = plan
+
+  module {
+    source = "../../modules/restore_lambda"
+  }
+
+  variables {
+    name                 = "dynamodb-dr-prod"
+    environment          = "prod"
+    backup_bucket_name   = "mocked-bucket"
+    backup_bucket_arn    = "arn:aws:s3:::mocked-bucket"
+    exports_prefix       = "native-exports"
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    restore_table_names  = ["orders", "users"]
+    glue_job_name        = "dynamodb-dr-prod-restore"
+    restore_package_path = "tests/artifacts/lambda/restore.zip"
+    powertools_layer_arn = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
+    alarm_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:dynamodb-dr-prod-backup-alarms"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "glue:StartJobRun")]) == toset(["arn:aws:glue:eu-west-1:123456789012:job/dynamodb-dr-prod-restore"])
+    error_message = "The Restore Lambda may start the Glue restore job, and no other job."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.restore.statement : s.resources if contains(s.actions, "dynamodb:BatchWriteItem")]) == toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/orders", "arn:aws:dynamodb:eu-west-1:123456789012:table/users"])
+    error_message = "The Restore Lambda writes only the restore tables."
+  }
+
+  assert {
+    condition     = module.function.function_name == "dynamodb-dr-prod-restore" && aws_lambda_function_event_invoke_config.restore.maximum_retry_attempts == 0
+    error_message = "The Restore Lambda is <name>-restore and an asynchronous invocation is never retried blindly."
   }
 }
