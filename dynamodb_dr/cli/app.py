@@ -43,6 +43,8 @@ from dynamodb_dr.cli.output import (
 )
 from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
+from dynamodb_dr.restore.args import check_names, parse_args, split_argv
+from dynamodb_dr.restore.job import check_restore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -493,6 +495,7 @@ def restore(
     table (items, rate, ETA), then the summary table. Exit 0 restored, 1 failed, 2 bad input."""
     _quiet_logs(verbose)
     argv = list(job_args)
+    check_names(split_argv(argv))  # a typo is refused before credentials or AWS are looked at
     view = ProgressView()
     if where == "glue":
         if not job_name:
@@ -527,10 +530,10 @@ def restore(
                 error_line(f"job run {result.run_id} {result.state}: {result.error_message}")
         return restore_lib.glue_exit_code(result)
 
-    env = dict(os.environ)
+    args = parse_args(argv, dict(os.environ))
     restore_lib.require_spark()
     s3, dynamodb = _clients("s3", "dynamodb")
-    run = restore_lib.check_local(argv, env, s3=s3, dynamodb=dynamodb)
+    run = check_restore(args, s3=s3, dynamodb=dynamodb)
     note(
         f"restoring backup {run.report.backup_date} on local Spark: {', '.join(t.source for t in run.tables)}"
     )
@@ -573,9 +576,7 @@ def diff(date: str, bucket: str | None, prefix: str, tables: str, as_json: bool)
         config.parse_table_name(target, source="--tables")
     s3, dynamodb = _clients("s3", "dynamodb")
     manifest = backups_lib.resolve(s3, bucket, prefix, date)
-    for source, _ in pairs:  # every table checked before the first (long) read
-        if source not in manifest.tables:
-            diff_lib.diff_table(s3, dynamodb, manifest, source, source)
+    diff_lib.check_tables(manifest, pairs)
     results = [diff_lib.diff_table(s3, dynamodb, manifest, source, target) for source, target in pairs]
     if as_json:
         emit_json(

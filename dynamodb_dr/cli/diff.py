@@ -92,6 +92,16 @@ def parse_table_pairs(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def check_tables(manifest: BackupManifest, pairs: Sequence[tuple[str, str]]) -> None:
+    """Every source table is in the backup (before the first, possibly long, read)."""
+    unknown = [source for source, _ in pairs if source not in manifest.tables]
+    if unknown:
+        raise ConfigError(
+            f"table(s) {', '.join(unknown)} are not in the backup of {manifest.backup_date}; it holds: "
+            f"{', '.join(sorted(manifest.tables)) or '(no tables)'}"
+        )
+
+
 def _backup_digests(s3: Any, bucket: str, backup: TableBackup, names: Sequence[str]) -> dict[str, bytes]:
     export = read_export(s3, bucket, backup.export_manifest_key or "")
     arn = export.summary.export_arn
@@ -105,11 +115,7 @@ def _backup_digests(s3: Any, bucket: str, backup: TableBackup, names: Sequence[s
 
 
 def diff_table(s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, target: str) -> TableDiff:
-    if source not in manifest.tables:
-        raise ConfigError(
-            f"table {source} is not in the backup of {manifest.backup_date}; it holds: "
-            f"{', '.join(sorted(manifest.tables)) or '(no tables)'}"
-        )
+    check_tables(manifest, [(source, target)])
     backup = manifest.tables[source]
     definition = backup.table_definition or {}
     if backup.status != "COMPLETED" or "KeySchema" not in definition:

@@ -23,7 +23,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -108,12 +108,6 @@ def local_spark() -> Any:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def check_local(argv: Sequence[str], env: Mapping[str, str], *, s3: Any, dynamodb: Any) -> RestoreRun:
-    """Parse and check as the job's driver does. Raises ConfigError / BackupNotFoundError (bad
-    input) before anything starts."""
-    return check_restore(parse_args(argv, env), s3=s3, dynamodb=dynamodb)
 
 
 def run_local(run: RestoreRun, *, progress_seconds: float, on_progress: Progress) -> dict[str, Any]:

@@ -375,7 +375,7 @@ def progress_of(stderr: str) -> list[tuple[int, int, int]]:
 @pytest.mark.spark
 def test_restore_on_local_spark_shows_progress_within_a_data_file(aws, console_script):
     """One data file of 240 items at a budget of 40 items/s: the bar must move while the file is
-    still being written, then end at 240/240 with the summary table and exit 0. One batch in flight
+    still being written, then end at 240/240 with the report (--json) and exit 0. One batch in flight
     (``--max_workers 1``): the task counts items written as answers come back, so with 4 in flight
     and only 10 batches it would move in steps of 100 items."""
     export_layout.configure(items_per_file=1000, empty_files=0)
@@ -401,6 +401,7 @@ def test_restore_on_local_spark_shows_progress_within_a_data_file(aws, console_s
         "40",
         "--max_workers",
         "1",
+        "--json",
         env=base_env(BACKUP_BUCKET=BUCKET),
         timeout=400,
     )
@@ -411,8 +412,9 @@ def test_restore_on_local_spark_shows_progress_within_a_data_file(aws, console_s
     assert len(within) >= 2, done.stderr[-3000:]  # moved at least twice inside the one data file
     assert [p[0] for p in progress] == sorted(p[0] for p in progress)  # never goes back
     assert progress[-1] == (240, 1, 1)
-    assert re.search(r"orders\s.*orders\s.*SUCCEEDED\s.*240/240", done.stdout), done.stdout
-    assert "statusCode 200" in done.stdout
+    report = json.loads(done.stdout)  # --json: the job's report
+    assert report["statusCode"] == 200 and report["tables"]["orders"]["items_written"] == 240
+    assert report["tables"]["orders"]["created"] is True
     assert scan_all(ddb, "orders") == expected
 
 
@@ -438,31 +440,39 @@ def _set_job_run_transitions(endpoint: str, transition: dict[str, Any] | None) -
     ).raise_for_status()
 
 
-def _job_output(ddb: Any, s3: Any) -> tuple[list[str], RestoreReport]:
-    """What the job itself logs and reports for this restore: the real restore (on threads, the
-    same stages and task functions as on Spark), its progress lines as the job's JSON log writes
-    them."""
-    lines: list[str] = []
-    handler = logging.Handler()
-    formatter = JsonFormatter()
-    handler.emit = lambda record: (
-        lines.append(formatter.format(record)) if record.getMessage() == "restore progress" else None
-    )  # type: ignore[method-assign]
+class _ProgressLines(logging.Handler):
+    """The ``restore progress`` records, formatted as the job's JSON log writes them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.formatter = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "restore progress":
+            self.lines.append(self.format(record))
+
+
+def _job_output(ddb: Any, s3: Any, *job_args: str) -> tuple[list[str], RestoreReport]:
+    """What the job itself logs and reports for a restore: the real restore (on threads: the same
+    stages and task functions as on Spark) and its progress lines as the job's JSON log has them."""
+    handler = _ProgressLines()
     logger = logging.getLogger("dynamodb_dr.restore.progress")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        args = parse_args(["--backup_date", DAY2, "--tables", "users", "--BACKUP_BUCKET", BUCKET])
+        args = parse_args([*job_args, "--BACKUP_BUCKET", BUCKET])
         report = run_restore(args, s3=s3, dynamodb=ddb, runner=ThreadRunner(2), progress_seconds=0.05)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
-    assert report.ok and lines, report.to_json()
-    return lines, report
+    return handler.lines, report
 
 
-def test_restore_on_glue_starts_the_job_and_follows_it_to_the_end(backups, console_script):
-    ddb, s3, _ = backups
+@pytest.fixture
+def glue_job(backups):
+    """The deployed restore job (as Terraform defines its arguments) and its log group; job runs
+    stay STARTING 3 s, then RUNNING 3 s, then end SUCCEEDED."""
     glue, logs = boto3.client("glue"), boto3.client("logs")
     glue.create_job(
         Name=JOB,
@@ -477,41 +487,58 @@ def test_restore_on_glue_starts_the_job_and_follows_it_to_the_end(backups, conso
         },
     )
     logs.create_log_group(logGroupName=LOG_GROUP)
-    progress_lines, report = _job_output(ddb, s3)
-    env = base_env()  # no BACKUP_BUCKET here: the job's default arguments name it
-
     _set_job_run_transitions(os.environ["AWS_ENDPOINT_URL"], {"progression": "time", "seconds": 3})
-    try:
-        cli = subprocess.Popen(
-            [str(console_script), "restore", "--on", "glue", "--job-name", JOB, "--poll-seconds", "0.2",
-             "--backup_date", DAY2, "--tables", "users"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
-        assert cli.stderr is not None
-        first = cli.stderr.readline()
-        run_id = re.match(rf"started Glue job run (\S+) of {JOB}$", first.strip())
-        assert run_id, first + cli.stderr.read()
-        # Glue's part while the run is STARTING/RUNNING: the driver's log lines reach its log stream,
-        # and the job stores its report when it ends.
-        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=run_id[1])
+    yield glue, logs
+    _set_job_run_transitions(os.environ["AWS_ENDPOINT_URL"], None)
+
+
+def follow_glue_run(
+    console_script: Path, logs: Any, s3: Any, job_output: tuple[list[str], RestoreReport], *job_args: str
+) -> tuple[subprocess.Popen, str, str, str]:
+    """``dynamodb-dr restore --on glue`` in a subprocess. While its run is STARTING, Glue's part is
+    played: the job's progress lines go to the run's driver log stream and its report is stored.
+    Returns the process, the run id, stdout and stderr."""
+    progress_lines, report = job_output
+    cli = subprocess.Popen(
+        [str(console_script), "restore", "--on", "glue", "--job-name", JOB, "--poll-seconds", "0.2", *job_args],
+        env=base_env(),  # no BACKUP_BUCKET here: the job's default arguments name it
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert cli.stderr is not None
+    first = cli.stderr.readline()
+    started = re.match(rf"started Glue job run (\S+) of {JOB}$", first.strip())
+    assert started, first + cli.stderr.read()
+    run_id = started[1]
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=run_id)
+    if progress_lines:
         now = int(time.time() * 1000)
         logs.put_log_events(
             logGroupName=LOG_GROUP,
-            logStreamName=run_id[1],
+            logStreamName=run_id,
             logEvents=[{"timestamp": now + i, "message": line} for i, line in enumerate(progress_lines)],
         )
-        store_report(s3, BUCKET, PREFIX, report)
-        out, err = cli.communicate(timeout=120)
-    finally:
-        _set_job_run_transitions(os.environ["AWS_ENDPOINT_URL"], None)
+    store_report(s3, BUCKET, PREFIX, report)
+    out, err = cli.communicate(timeout=120)
+    return cli, run_id, out, first + err
+
+
+def test_restore_on_glue_starts_the_job_and_follows_it_to_the_end(backups, glue_job, console_script):
+    ddb, s3, _ = backups
+    glue, logs = glue_job
+    job_output = _job_output(ddb, s3, "--backup_date", DAY2, "--tables", "users")
+    assert job_output[1].ok and job_output[0], job_output[1].to_json()
+
+    cli, run_id, out, err = follow_glue_run(
+        console_script, logs, s3, job_output, "--backup_date", DAY2, "--tables", "users"
+    )
 
     assert cli.returncode == 0, err
     states = [line.split(": ", 1)[1] for line in err.splitlines() if line.startswith("job run state: ")]
     assert states == ["STARTING", "RUNNING", "SUCCEEDED"], err
     shown = progress_of(err)
-    assert len(shown) == len(progress_lines) and shown[-1] == (7, 4, 4), err
+    assert len(shown) == len(job_output[0]) and shown[-1] == (7, 4, 4), err
     assert re.search(r"users\s.*users\s.*SUCCEEDED\s.*7/7", out), out
-    stored = glue.get_job_run(JobName=JOB, RunId=run_id[1])["JobRun"]["Arguments"]
+    stored = glue.get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["Arguments"]
     defaults = glue.get_job(JobName=JOB)["Job"]["DefaultArguments"]
     # Started with exactly the arguments given (the local endpoint lists the defaults in too).
     assert {k: v for k, v in stored.items() if k not in defaults} == {
@@ -520,6 +547,7 @@ def test_restore_on_glue_starts_the_job_and_follows_it_to_the_end(backups, conso
     }
 
     # Bad input is refused before any run starts.
+    env = base_env()
     assert_bad_input(
         run(
             console_script,
@@ -548,4 +576,19 @@ def test_restore_on_glue_starts_the_job_and_follows_it_to_the_end(backups, conso
         ),
         "no backup manifest",
     )
-    assert [r["Id"] for r in glue.get_job_runs(JobName=JOB)["JobRuns"]] == [run_id[1]]
+    assert [r["Id"] for r in glue.get_job_runs(JobName=JOB)["JobRuns"]] == [run_id]
+
+
+def test_restore_on_glue_exits_1_when_the_jobs_report_says_a_table_failed(backups, glue_job, console_script):
+    ddb, s3, _ = backups
+    _, logs = glue_job
+    job_args = ("--backup_date", DAY2, "--target_tables", "users:users_gone")
+    job_output = _job_output(ddb, s3, *job_args)
+    assert job_output[1].status_code == 500
+
+    cli, _, out, err = follow_glue_run(console_script, logs, s3, job_output, *job_args, "--json")
+
+    assert cli.returncode == 1, err
+    result = json.loads(out)
+    assert result["state"] == "SUCCEEDED" and result["report"]["statusCode"] == 500
+    assert "users_gone" in result["report"]["tables"]["users"]["errors"][0]
