@@ -106,4 +106,6 @@ class ProgressView:
                 label, total=total or None, completed=int(done), detail=detail
             )
         else:
-            self._progress.update(task, total=total or None, completed=int(done), detail=detail)
+            self._progress.update(
+                task, description=label, total=total or None, completed=int(done), detail=detail
+            )

@@ -158,6 +158,33 @@ def test_backups_list_show_and_check(backups, console_script):
     assert run(console_script, "backups", "check", DAY1, env=env).returncode == 0  # other day untouched
 
 
+def test_on_a_terminal_the_progress_is_a_live_bar(backups, console_script):
+    """On a terminal (a pseudo-terminal here) the bar is drawn in place by rich, not one line per update."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    env = base_env(BACKUP_BUCKET=BUCKET, TERM="xterm-256color")
+    done = subprocess.Popen(
+        [str(console_script), "backups", "check", "latest"],
+        env=env, stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, cwd=ROOT,
+    )  # fmt: skip
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(primary)
+    assert done.wait(timeout=60) == 0, screen.decode(errors="replace")
+    text = screen.decode("utf-8", errors="replace")
+    assert "checked 4/4" in text and "\u2501" in text  # rich's bar ("━"), not the plain "[####...]"
+    assert "\x1b[" in text and "[####" not in text
+
+
 def test_bad_input_is_one_line_and_exit_2(backups, console_script):
     env = base_env(BACKUP_BUCKET=BUCKET)
     assert_bad_input(
