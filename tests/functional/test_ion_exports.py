@@ -14,6 +14,10 @@ from typing import Any
 import boto3
 import pytest
 
+from dynamodb_dr.config import BackupSettings
+from dynamodb_dr.errors import ConfigError
+from dynamodb_dr.export.backup import run_backup
+from dynamodb_dr.export.monitor import monitor_backup
 from dynamodb_dr.restore.args import parse_args
 from dynamodb_dr.restore.job import run_restore
 from dynamodb_dr.restore.report import RestoreReport
@@ -103,3 +107,35 @@ def test_an_ion_line_that_is_no_dynamodb_item_fails_the_table_before_any_write(e
     assert result.status == "FAILED" and result.items_written == 0
     assert any("line 2" in e and "timestamp" in e for e in result.errors), result.errors
     assert "users_never" not in ddb.list_tables()["TableNames"]
+
+
+def test_export_format_ion_makes_the_export_lambda_write_ion_that_restores(aws):
+    """``EXPORT_FORMAT=ION``: the export side (``run_backup``, the export Lambda's one call) asks
+    DynamoDB for ION exports; the restore of that backup gives back every item."""
+    export_layout.configure(items_per_file=3, empty_files=1)
+    ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    create_table(ddb, "users", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+    ddb.update_continuous_backups(
+        TableName="users", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    put_items(ddb, "users", [every_type_item(f"u{i}") for i in range(5)])
+    original = scan_all(ddb, "users")
+    env = {"BACKUP_BUCKET": BUCKET, "ENVIRONMENT": "test", "DYNAMODB_TABLES": '["users"]'}
+    with pytest.raises(
+        ConfigError, match=r"EXPORT_FORMAT='CSV' is not an export format; expected DYNAMODB_JSON or ION"
+    ):
+        BackupSettings.from_env({**env, "EXPORT_FORMAT": "CSV"})
+    assert BackupSettings.from_env(env).export_format == "DYNAMODB_JSON"
+
+    settings = BackupSettings.from_env({**env, "EXPORT_FORMAT": "ION"})
+    started = run_backup(ddb, s3, settings, ION_DAY)
+    manifest = monitor_backup(ddb, s3, settings, ION_DAY)  # the monitor's one call: the backup COMPLETE
+
+    export = ddb.describe_export(ExportArn=started.tables["users"].export_arn)["ExportDescription"]
+    assert export["ExportFormat"] == "ION" and manifest.status == "COMPLETE"
+    report = restore(ddb, s3, "latest", "users_restored")
+    assert report.ok and report.backup_date == ION_DAY, report.to_json()
+    restored = scan_all(ddb, "users_restored")
+    assert sorted(restored) == sorted(original)
+    assert all(exact(restored[k]) == exact(v) for k, v in original.items())
