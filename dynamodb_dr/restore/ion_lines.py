@@ -43,71 +43,80 @@ class IonLineError(ValueError):
     """An ION export line that is not a DynamoDB item (the message says why)."""
 
 
-def _annotations(value: Any) -> list[str]:
-    return [getattr(a, "text", a) for a in getattr(value, "ion_annotations", ()) or ()]
+_BARE = (
+    simpleion.IonPyValueModel.MAY_BE_BARE
+    | simpleion.IonPyValueModel.SYMBOL_AS_TEXT
+    | simpleion.IonPyValueModel.STRUCT_AS_STD_DICT
+)
+"""Plain Python values (str, Decimal, bytes, list, dict, None, bool) wherever a value carries no
+annotation: ~4x faster to parse than IonPy objects; annotated values (the sets) stay IonPy."""
+_NAMES = {str: "string", Decimal: "decimal", int: "int", float: "float", bytes: "blob", bool: "bool"}
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, Decimal):
+def _kind_name(value: Any) -> str:
+    ion_type = getattr(value, "ion_type", None)
+    if ion_type is not None:
+        return str(ion_type.name).lower()
+    return _NAMES.get(type(value), type(value).__name__.lower())
+
+
+def _member(set_kind: str, value: Any) -> str:
+    """One member of an annotated set (bare or IonPy), as its DynamoDB text."""
+    if set_kind == "SS" and isinstance(value, str):
         return str(value)
-    return str(int(value))
+    if set_kind == "NS" and isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return str(value) if isinstance(value, Decimal) else str(int(value))
+    if set_kind == "BS" and isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise IonLineError(f"a {set_kind} holds an Ion {_kind_name(value)}")
 
 
 def attribute(value: Any) -> dict[str, Any]:
     """One Ion value as a DynamoDB attribute value (``{"S": ...}``, binary as base64 text)."""
-    kind = getattr(value, "ion_type", None)
-    annotations = _annotations(value)
+    annotations = getattr(value, "ion_annotations", None)
     if annotations:
-        set_kind = SET_ANNOTATIONS.get(annotations[0]) if len(annotations) == 1 else None
-        if set_kind is None or kind != IonType.LIST:
-            raise IonLineError(f"annotation {'::'.join(annotations)} on a {kind} is not a DynamoDB set")
-        return {set_kind: [_set_member(set_kind, v) for v in value]}
-    if kind is None or value is None or kind == IonType.NULL or getattr(value, "is_null", False):
+        names = [getattr(a, "text", a) for a in annotations]
+        set_kind = SET_ANNOTATIONS.get(names[0]) if len(names) == 1 else None
+        if set_kind is None or not isinstance(value, list):
+            raise IonLineError(
+                f"annotation {'::'.join(map(str, names))} on a {_kind_name(value)} is not a DynamoDB set"
+            )
+        return {set_kind: [_member(set_kind, v) for v in value]}
+    ion_type = getattr(value, "ion_type", None)
+    if value is None or ion_type == IonType.NULL or getattr(value, "is_null", False):
         return {"NULL": True}
-    if kind == IonType.BOOL:
+    # Bare values first (what the parser gives), then IonPy ones (a caller's own parse).
+    if isinstance(value, bool) or ion_type == IonType.BOOL:
         return {"BOOL": bool(value)}
-    if kind in (IonType.DECIMAL, IonType.INT):
-        return {"N": _number(value)}
-    if kind in (IonType.STRING, IonType.SYMBOL):
+    if ion_type in (None, IonType.DECIMAL, IonType.INT) and isinstance(value, Decimal | int):
+        return {"N": str(value) if isinstance(value, Decimal) else str(int(value))}
+    if ion_type in (None, IonType.STRING, IonType.SYMBOL) and isinstance(value, str):
         return {"S": str(value)}
-    if kind == IonType.BLOB:
-        return {"B": base64.b64encode(bytes(value)).decode("ascii")}
-    if kind == IonType.LIST:
+    if ion_type in (None, IonType.BLOB) and isinstance(value, bytes):
+        return {"B": base64.b64encode(value).decode("ascii")}
+    if ion_type in (None, IonType.LIST) and isinstance(value, list):
         return {"L": [attribute(v) for v in value]}
-    if kind == IonType.STRUCT:
+    if ion_type in (None, IonType.STRUCT) and isinstance(value, dict):
         return {"M": {str(k): attribute(v) for k, v in value.items()}}
-    raise IonLineError(f"an Ion {kind.name.lower()} is not a DynamoDB type")
-
-
-def _set_member(set_kind: str, value: Any) -> str:
-    expected = {
-        "SS": (IonType.STRING, IonType.SYMBOL),
-        "NS": (IonType.DECIMAL, IonType.INT),
-        "BS": (IonType.BLOB,),
-    }
-    kind = getattr(value, "ion_type", None)
-    if kind not in expected[set_kind]:
-        raise IonLineError(f"a {set_kind} holds an Ion {getattr(kind, 'name', kind)}")
-    if set_kind == "NS":
-        return _number(value)
-    if set_kind == "BS":
-        return base64.b64encode(bytes(value)).decode("ascii")
-    return str(value)
+    raise IonLineError(f"an Ion {_kind_name(value)} is not a DynamoDB type")
 
 
 def json_line(line: bytes) -> bytes:
     """One ION export line (``$ion_1_0 {Item:{...}}``) as the compact DYNAMODB_JSON line."""
     try:
         value = simpleion.loads(
-            line.decode("utf-8"), single_value=True, text_buffer_size_limit=max(TEXT_BUFFER_LIMIT, len(line))
+            line.decode("utf-8"),
+            single_value=True,
+            text_buffer_size_limit=max(TEXT_BUFFER_LIMIT, len(line)),
+            value_model=_BARE,
         )
     except Exception as exc:  # amazon.ion raises IonException, ValueError or others for bad text
         raise IonLineError(f"is not a valid Ion value ({type(exc).__name__}: {str(exc)[:100]})") from exc
-    if getattr(value, "ion_type", None) != IonType.STRUCT:
+    if not isinstance(value, dict):
         raise IonLineError("is not an Ion struct like {Item:{...}}")
     record: dict[str, Any] = {}
     for field, images in value.items():
-        if getattr(images, "ion_type", None) != IonType.STRUCT:
+        if not isinstance(images, dict):
             raise IonLineError(f"its field {field} is not a struct of attributes")
         record[str(field)] = {str(name): attribute(v) for name, v in images.items()}
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

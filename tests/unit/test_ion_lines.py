@@ -113,6 +113,8 @@ def test_sets_blobs_nulls_and_an_incremental_line():
     ("line", "reason"),
     [
         (b"$ion_1_0 {Item:{t:2026-01-15T00:00:00Z}}", "timestamp"),
+        (b'$ion_1_0 {Item:{c:{{"text"}}}}', "clob"),
+        (b"$ion_1_0 {Item:{f:$dynamodb_NS::[1e0]}}", "NS holds an Ion float"),
         (b'$ion_1_0 {Item:{s:$dynamodb_XS::["a"]}}', "not a DynamoDB set"),
         (b'$ion_1_0 {Item:{s:$dynamodb_NS::["a"]}}', "NS holds"),
         (b"$ion_1_0 [1, 2]", "not an Ion struct"),
