@@ -173,7 +173,12 @@ def check_glue(
 
 
 class _LogReader:
-    """The ``restore progress`` lines of one run's driver log stream, each once."""
+    """The ``restore progress`` lines of one run's driver log stream, each once.
+
+    Glue's continuous logging writes the driver's lines to the stream named after the job run id
+    (executors to ``<run id>_<executor>``); the progress log runs on the driver. The stream is named
+    exactly rather than by prefix, so no other run's lines can come in (the local endpoint ignores
+    ``logStreamNamePrefix``, so a prefix could not be tested either)."""
 
     def __init__(self, logs: Any, group: str, run_id: str, since_ms: int) -> None:
         self.logs, self.group, self.run_id = logs, group, run_id
