@@ -504,19 +504,33 @@ def restore(
             )
         glue, logs, s3, dynamodb = _clients("glue", "logs", "s3", "dynamodb")
         job, run = restore_lib.check_glue(glue, job_name, argv, s3=s3, dynamodb=dynamodb)
-        with view:
-            result = restore_lib.run_on_glue(
-                glue,
-                logs,
-                s3,
-                job,
-                run,
-                argv,
-                poll_seconds=poll_seconds,
-                on_started=lambda run_id: note(f"started Glue job run {run_id} of {job_name}"),
-                on_state=lambda state: note(f"job run state: {state}"),
-                on_progress=_show_progress(view),
-            )
+        started: list[str] = []
+
+        def on_started(run_id: str) -> None:
+            started.append(run_id)
+            note(f"started Glue job run {run_id} of {job_name}")
+
+        try:
+            with view:
+                result = restore_lib.run_on_glue(
+                    glue,
+                    logs,
+                    s3,
+                    job,
+                    run,
+                    argv,
+                    poll_seconds=poll_seconds,
+                    on_started=on_started,
+                    on_state=lambda state: note(f"job run state: {state}"),
+                    on_progress=_show_progress(view),
+                )
+        except KeyboardInterrupt:
+            if started:
+                note(
+                    f"stopped following; job run {started[0]} goes on in Glue. Stop it with: aws glue "
+                    f"batch-stop-job-run --job-name {job_name} --job-run-ids {started[0]}"
+                )
+            raise
         if as_json:
             emit_json(asdict(result))
         else:
@@ -537,10 +551,16 @@ def restore(
     note(
         f"restoring backup {run.report.backup_date} on local Spark: {', '.join(t.source for t in run.tables)}"
     )
-    with view:
-        report = restore_lib.run_local(
-            run, progress_seconds=progress_seconds, on_progress=_show_progress(view)
+    try:
+        with view:
+            report = restore_lib.run_local(
+                run, progress_seconds=progress_seconds, on_progress=_show_progress(view)
+            )
+    except KeyboardInterrupt:
+        note(
+            "interrupted; the same command again resumes the restore (data files written in full are skipped)"
         )
+        raise
     if as_json:
         emit_json(report)
     else:

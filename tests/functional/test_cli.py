@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -619,3 +620,27 @@ def test_restore_on_glue_exits_1_when_the_jobs_report_says_a_table_failed(backup
     result = json.loads(out)
     assert result["state"] == "SUCCEEDED" and result["report"]["statusCode"] == 500
     assert "users_gone" in result["report"]["tables"]["users"]["errors"][0]
+
+
+def test_interrupting_the_follow_says_the_glue_run_goes_on_and_how_to_stop_it(
+    backups, glue_job, console_script
+):
+    glue, _ = glue_job
+    cli = subprocess.Popen(
+        [str(console_script), "restore", "--on", "glue", "--job-name", JOB, "--poll-seconds", "0.2",
+         "--backup_date", DAY2],
+        env=base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert cli.stderr is not None
+    started = re.match(rf"started Glue job run (\S+) of {JOB}$", cli.stderr.readline().strip())
+    assert started
+    cli.send_signal(signal.SIGINT)
+    _, err = cli.communicate(timeout=60)
+
+    assert cli.returncode == 1, err
+    assert (
+        f"job run {started[1]} goes on in Glue. Stop it with: aws glue batch-stop-job-run --job-name {JOB} "
+        f"--job-run-ids {started[1]}"
+    ) in err
+    assert "Traceback" not in err
+    assert glue.get_job_run(JobName=JOB, RunId=started[1])["JobRun"]["JobRunState"] in ("STARTING", "RUNNING")
