@@ -237,6 +237,17 @@ def test_python_m_is_the_same_program(console_script):
     assert by_module.stdout == by_script.stdout and "dynamodb-dr, version" in by_script.stdout
     helped = run(console_script, "restore", "--help")
     assert helped.returncode == 0 and "Examples:" in helped.stdout and "--backup_date" in helped.stdout
+    for command in (
+        ["backups", "list"],
+        ["backups", "show"],
+        ["backups", "check"],
+        ["diff"],
+        ["incidents", "list"],
+        ["incidents", "show"],
+    ):
+        helped = run(console_script, *command, "--help")
+        assert helped.returncode == 0 and "Examples:" in helped.stdout and "--json" in helped.stdout, command
+        assert f"dynamodb-dr {' '.join(command)} " in helped.stdout, command  # its examples are its own
 
 
 # --- diff ----------------------------------------------------------------------------------------------
