@@ -3,6 +3,7 @@
 * ``gzip -dc FILE | wc -l``: the physical floor for this data (CPU of gzip + wc + the shell);
 * gzip decompression + line splitting in Python (zlib, 1 MiB chunks, as a streaming reader does);
 * ``json.loads`` of each line;
+* an ION export's line turned into its DYNAMODB_JSON line (what ION adds per item);
 * botocore's own request serialization of BatchWriteItem (25 items a request), without and with
   its parameter validation: what any boto3-based writer pays per item before a byte is sent.
 
@@ -117,6 +118,22 @@ def json_loads_rate(lines: list[bytes]) -> Result:
     return since(start, "json.loads per line", len(lines))
 
 
+def ion_to_json_rate(lines: list[bytes]) -> Result:
+    """An ION export's line turned into the DYNAMODB_JSON line the restore checks and writes
+    (``ion_lines.json_line``: amazon.ion's parser, its C extension when built): the per-item cost an
+    ION export adds to the read path. The ION lines are written from the same items, untimed."""
+    from dynamodb_dr.restore import ion_lines
+    from local_aws.ion_export import ion_line
+
+    ion = [ion_line(line).rstrip(b"\n") for line in lines]
+    convert = ion_lines.json_line
+    start = snapshot()
+    for line in ion:
+        convert(line)
+    engine = "C extension" if ion_lines.C_EXTENSION else "pure Python"
+    return since(start, f"ION line -> DYNAMODB_JSON line (amazon.ion, {engine})", len(ion))
+
+
 def binary_as_bytes(item: dict[str, Any]) -> dict[str, Any]:
     """A marshalled item with its B / BS values as bytes (at any depth), as botocore takes them."""
 
@@ -165,6 +182,7 @@ def run(export_root: Path, *, sample: int = 100_000) -> list[Result]:
     results = [gzip_wc_floor(files), python_gunzip_split(files)]
     lines = sample_lines(files, sample)
     results.append(json_loads_rate(lines))
+    results.append(ion_to_json_rate(lines))
     results.append(botocore_serialization(lines, validate=False))
     results.append(botocore_serialization(lines, validate=True))
     try:

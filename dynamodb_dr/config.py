@@ -21,8 +21,12 @@ DYNAMODB_TABLES = "DYNAMODB_TABLES"
 S3_EXPORTS_PREFIX = "S3_EXPORTS_PREFIX"
 RESTORE_GLUE_JOB_NAME = "RESTORE_GLUE_JOB_NAME"
 """The Restore Lambda: the Glue restore job hands the restores too large for the function to."""
+EXPORT_FORMAT = "EXPORT_FORMAT"
 
 DEFAULT_EXPORTS_PREFIX = "native-exports"
+EXPORT_FORMATS = ("DYNAMODB_JSON", "ION")
+"""DynamoDB's ExportFormat values; the restore reads both."""
+DEFAULT_EXPORT_FORMAT = "DYNAMODB_JSON"
 
 # DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
 TABLE_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
@@ -50,6 +54,14 @@ def parse_prefix(value: str, *, source: str) -> str:
     if not prefix or "//" in prefix:
         raise ConfigError(f"{source}={value!r} is not a usable S3 key prefix; expected e.g. 'native-exports'")
     return prefix
+
+
+def parse_export_format(value: str, *, source: str) -> str:
+    if value not in EXPORT_FORMATS:
+        raise ConfigError(
+            f"{source}={value!r} is not an export format; expected {' or '.join(EXPORT_FORMATS)}"
+        )
+    return value
 
 
 def parse_table_name(value: str, *, source: str) -> str:
@@ -85,6 +97,7 @@ class BackupSettings:
     environment: str
     tables: tuple[str, ...]
     exports_prefix: str = DEFAULT_EXPORTS_PREFIX
+    export_format: str = DEFAULT_EXPORT_FORMAT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
@@ -98,4 +111,13 @@ class BackupSettings:
             source=DYNAMODB_TABLES,
         )
         prefix = parse_prefix(env.get(S3_EXPORTS_PREFIX) or DEFAULT_EXPORTS_PREFIX, source=S3_EXPORTS_PREFIX)
-        return cls(backup_bucket=bucket, environment=environment, tables=tables, exports_prefix=prefix)
+        export_format = parse_export_format(
+            env.get(EXPORT_FORMAT, "").strip() or DEFAULT_EXPORT_FORMAT, source=EXPORT_FORMAT
+        )
+        return cls(
+            backup_bucket=bucket,
+            environment=environment,
+            tables=tables,
+            exports_prefix=prefix,
+            export_format=export_format,
+        )

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.clients import make_client
@@ -36,7 +36,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 """Some or all tables failed, or the restore could not run (statusCode 207 / 500)."""
 EXIT_BAD_INPUT = 2
-"""Bad arguments, or a backup date / table that does not exist (statusCode 400); nothing started."""
+"""Bad arguments, a backup date / table / bucket that does not exist, or no credentials (statusCode
+400); nothing started."""
 
 
 def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
@@ -84,7 +85,7 @@ def _could_not_start(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, ClientError):
         return f"the restore could not read what it needs ({describe(exc)})"
-    if type(exc).__name__ == "NoCredentialsError":
+    if isinstance(exc, NoCredentialsError):
         return (
             "no AWS credentials found: run the job with an IAM role (Glue), or set AWS_PROFILE / "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (locally)"
@@ -101,9 +102,10 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
     try:
         args = parse_args(argv)
         run = check_restore(args, s3=make_client("s3"), dynamodb=make_client("dynamodb"))
-    except (ConfigError, BackupNotFoundError) as exc:
-        logger.error("restore not started: bad input", extra={"error": str(exc)})
-        print(_failed_report(args, str(exc), bad_input=True).to_json())
+    except (ConfigError, BackupNotFoundError, NoCredentialsError) as exc:
+        # No credentials is the caller's setup, like a wrong bucket: bad input, as for dynamodb-dr.
+        logger.error("restore not started: bad input", extra={"error": _could_not_start(exc)})
+        print(_failed_report(args, _could_not_start(exc), bad_input=True).to_json())
         return EXIT_BAD_INPUT
     except (DynamoDBDRError, ClientError, BotoCoreError) as exc:
         logger.error("restore could not start", extra={"error": _could_not_start(exc)})

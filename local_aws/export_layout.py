@@ -10,6 +10,7 @@ exports, so the local endpoint must produce what AWS produces::
     PREFIX/AWSDynamoDB/<ExportId>/manifest-files.json        (JSON Lines, one object per data file)
     PREFIX/AWSDynamoDB/<ExportId>/manifest-files.checksum
     PREFIX/AWSDynamoDB/<ExportId>/data/<random>.json.gz      (several; items per file configurable)
+                                                             (.ion.gz with ExportFormat=ION: ion_export)
 
 with an ExportArn ``arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE/export/<14 digits>-<8 hex>``, a
 ``ClientToken`` that makes the call idempotent, and ``ItemCount``/``BilledSizeBytes``/times in
@@ -33,6 +34,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from local_aws import ion_export
 
 _lock = threading.Lock()
 _installed = False
@@ -214,10 +217,10 @@ def _export_table_to_point_in_time(self: Any) -> Any:
     pitr = table.continuous_backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
     if pitr != "ENABLED":
         raise PointInTimeRecoveryUnavailable(name=table.name)
-    if export_format != "DYNAMODB_JSON" or export_type != "FULL_EXPORT":
+    if export_format not in ("DYNAMODB_JSON", "ION") or export_type != "FULL_EXPORT":
         raise JsonRESTError(
             "ValidationException",
-            "The local endpoint emulates FULL_EXPORT in DYNAMODB_JSON only",
+            "The local endpoint emulates FULL_EXPORT in DYNAMODB_JSON or ION only",
         )
 
     now = datetime.now(UTC)
@@ -316,7 +319,9 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
     _put(s3, export.s3_bucket, f"{base}/_started", b"")
 
     per_file = max(1, int(cfg.items_per_file))
-    chunks = [export.lines[i : i + per_file] for i in range(0, len(export.lines), per_file)]
+    ion = export.export_format == "ION"
+    lines = [ion_export.ion_line(line) for line in export.lines] if ion else export.lines
+    chunks = [lines[i : i + per_file] for i in range(0, len(lines), per_file)]
     chunks.extend([] for _ in range(max(0, int(cfg.empty_files))))
     manifest_lines = []
     billed = 0
@@ -324,7 +329,7 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
         raw = b"".join(chunk)
         billed += len(raw)
         data = gzip.compress(raw, compresslevel=6, mtime=0)
-        key = f"{base}/data/{_random_name()}.json.gz"
+        key = f"{base}/data/{_random_name()}.{'ion' if ion else 'json'}.gz"
         _put(s3, export.s3_bucket, key, data)
         manifest_lines.append(
             json.dumps(
@@ -360,7 +365,7 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
         "manifestFilesS3Key": files_key,
         "billedSizeBytes": billed,
         "itemCount": len(export.lines),
-        "outputFormat": "DYNAMODB_JSON",
+        "outputFormat": "ION" if ion else "DYNAMODB_JSON",
         "outputView": "NEW_IMAGE",
         "exportType": "FULL_EXPORT",
     }

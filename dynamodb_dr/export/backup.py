@@ -45,7 +45,6 @@ from dynamodb_dr.tables import table_definition
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FORMAT = "DYNAMODB_JSON"
 MAX_PARALLEL_TABLES = 8
 """Tables handled at once. Each needs two quick API calls; AWS allows 300 exports in flight."""
 
@@ -111,6 +110,8 @@ def client_token(
     export that ended FAILED) gives a new token, so a failed export can be started again.
     """
     parts = [settings.environment, settings.backup_bucket, settings.exports_prefix, backup_date, table_name]
+    if settings.export_format != "DYNAMODB_JSON":  # the same token with another format would be refused
+        parts.append(f"format:{settings.export_format}")
     if retry_of:
         parts.append(f"retry-of:{retry_of}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:64]
@@ -284,7 +285,7 @@ def start_table_export(
             TableArn=entry.table_arn,
             S3Bucket=settings.backup_bucket,
             S3Prefix=entry.export_s3_prefix,
-            ExportFormat=EXPORT_FORMAT,
+            ExportFormat=settings.export_format,
             ClientToken=entry.client_token,
         )["ExportDescription"]
     except (ClientError, BotoCoreError) as exc:

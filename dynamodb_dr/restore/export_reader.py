@@ -38,6 +38,9 @@ buffers), 1 MiB 4%, at the same speed (docs/benchmarks.md)."""
 MAX_LINE_BYTES = 2 * 1024 * 1024
 """An item is at most 400 KB; its DynamoDB JSON line is a few times that at worst."""
 SUPPORTED_FORMAT = "DYNAMODB_JSON"
+SUPPORTED_FORMATS = (SUPPORTED_FORMAT, "ION")
+"""ION lines are turned into DYNAMODB_JSON lines as they are read (``ion_lines``), then checked alike."""
+ION_LINE_PREFIX = b"$ion_1_0"
 ITEM_PREFIX = b'{"Item":{'
 ITEM_SUFFIX = b"}}"
 
@@ -118,10 +121,10 @@ def read_export_summary(s3: S3Client, bucket: str, summary_key: str) -> ExportSu
             f"export manifest s3://{bucket}/{summary_key} is not a valid manifest-summary.json ({exc!r}); "
             "the export is damaged. Restore another backup date."
         ) from exc
-    if summary.output_format != SUPPORTED_FORMAT:
+    if summary.output_format not in SUPPORTED_FORMATS:
         raise ExportDataError(
             f"export {summary.export_arn} is in {summary.output_format} format; the restore reads "
-            f"{SUPPORTED_FORMAT} exports only. Export the table again with ExportFormat={SUPPORTED_FORMAT}."
+            f"{' and '.join(SUPPORTED_FORMATS)} exports. Export the table again with ExportFormat={SUPPORTED_FORMAT}."
         )
     return summary
 
@@ -282,10 +285,17 @@ def _decompressed_chunks(path: str, data_file: DataFile, export_arn: str) -> Ite
 
 def check_line(line: bytes, data_file: DataFile, export_arn: str, number: int) -> bytes:
     """A stripped export line that is one ``{"Item":{...}}`` object: AWS's compact form by a cheap
-    check of its ends, any other valid JSON form (spaces, another key order of whitespace; files not
-    written by AWS) by decoding it (``item_rules.is_item_object``). Sent as it is: any valid JSON
-    object fits in a PutRequest."""
+    check of its ends, any other valid JSON form (spaces; files not written by AWS) by decoding it
+    (``item_rules.is_item_object``), sent as it is: any valid JSON object fits in a PutRequest. An
+    ION line (``$ion_1_0 {Item:{...}}``) is turned into that DYNAMODB_JSON line first."""
     stripped = line.strip()
+    if stripped.startswith(ION_LINE_PREFIX):
+        from dynamodb_dr.restore import ion_lines  # amazon.ion is imported only for ION exports
+
+        try:
+            stripped = ion_lines.json_line(stripped)
+        except ion_lines.IonLineError as exc:
+            raise _fail(data_file, export_arn, f"line {number} {exc}") from exc
     if not (stripped.startswith(ITEM_PREFIX) and stripped.endswith(ITEM_SUFFIX)) and not is_item_object(
         stripped
     ):

@@ -132,7 +132,7 @@ def test_summary_and_file_list_must_agree(exported):
         read_export(s3, BUCKET, backup.export_manifest_key)
 
 
-def test_missing_data_file_and_ion_format_are_clear(exported):
+def test_missing_data_file_and_unknown_format_are_clear(exported):
     s3, backup = exported
     export = read_export(s3, BUCKET, backup.export_manifest_key)
     gone = DataFile(key="native-exports/nowhere.json.gz", item_count=1, md5="x")
@@ -141,10 +141,10 @@ def test_missing_data_file_and_ion_format_are_clear(exported):
     ):
         validate_data_file(s3, BUCKET, gone, export.summary.export_arn)
     summary = json.loads(s3.get_object(Bucket=BUCKET, Key=backup.export_manifest_key)["Body"].read())
-    summary["outputFormat"] = "ION"
+    summary["outputFormat"] = "CSV"
     s3.put_object(Bucket=BUCKET, Key=backup.export_manifest_key, Body=json.dumps(summary).encode())
     with pytest.raises(
-        ExportDataError, match=r"is in ION format; the restore reads DYNAMODB_JSON exports only"
+        ExportDataError, match=r"is in CSV format; the restore reads DYNAMODB_JSON and ION exports"
     ):
         read_export(s3, BUCKET, backup.export_manifest_key)
 

@@ -115,7 +115,9 @@ def test_missing_credentials_are_a_report_not_a_traceback(backup, tmp_path):
     )
     assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    assert done.returncode == 1 and report["statusCode"] == 500
+    assert (
+        done.returncode == 2 and report["statusCode"] == 400
+    )  # the caller's setup: bad input, as for the CLI
     assert report["errors"][0].startswith("no AWS credentials found")
 
 

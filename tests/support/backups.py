@@ -26,7 +26,13 @@ def put_items(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None:
 
 
 def export_table(
-    dynamodb: Any, s3: Any, bucket: str, table: str, backup_date: str, prefix: str = PREFIX
+    dynamodb: Any,
+    s3: Any,
+    bucket: str,
+    table: str,
+    backup_date: str,
+    prefix: str = PREFIX,
+    export_format: str = "DYNAMODB_JSON",
 ) -> mf.TableBackup:
     dynamodb.update_continuous_backups(
         TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
@@ -36,6 +42,7 @@ def export_table(
         TableArn=description["TableArn"],
         S3Bucket=bucket,
         S3Prefix=mf.export_prefix(prefix, backup_date, table),
+        ExportFormat=export_format,
     )["ExportDescription"]
     for _ in range(400):
         export = dynamodb.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
@@ -67,13 +74,14 @@ def make_backup(
     *,
     prefix: str = PREFIX,
     statuses: dict[str, str] | None = None,
+    export_format: str = "DYNAMODB_JSON",
 ) -> mf.BackupManifest:
     """Export ``tables`` and write the backup manifest for ``backup_date``."""
     backup = mf.BackupManifest(
         backup_date=backup_date, environment=ENVIRONMENT, s3_bucket=bucket, s3_prefix=prefix
     )
     for table in tables:
-        table_backup = export_table(dynamodb, s3, bucket, table, backup_date, prefix)
+        table_backup = export_table(dynamodb, s3, bucket, table, backup_date, prefix, export_format)
         if statuses and table in statuses:
             table_backup.status = statuses[table]
         backup.tables[table] = table_backup

@@ -19,6 +19,7 @@ locals {
     ENVIRONMENT       = var.environment
     DYNAMODB_TABLES   = jsonencode(var.table_names)
     S3_EXPORTS_PREFIX = var.exports_prefix
+    EXPORT_FORMAT     = var.export_format
   }
 
   table_arns  = [for t in var.table_names : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}"]

@@ -38,6 +38,17 @@ variable "exports_prefix" {
   type        = string
 }
 
+variable "export_format" {
+  description = "ExportFormat of the daily exports (EXPORT_FORMAT): DYNAMODB_JSON or ION. The restore reads both."
+  type        = string
+  default     = "DYNAMODB_JSON"
+
+  validation {
+    condition     = contains(["DYNAMODB_JSON", "ION"], var.export_format)
+    error_message = "export_format must be DYNAMODB_JSON or ION."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer-managed KMS key of the deployment (bucket, environment variables, logs, topic)."
   type        = string
