@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -79,6 +80,29 @@ GLUE_WHEEL_PLATFORM = (
     "--abi",
     "cp311",
 )
+# The AWS SDK the restore's writer is tested with (dynamodb_dr.restore.writer.botocore_private's
+# TESTED_BOTOCORE): Glue's and the Lambda runtime's own boto3 are older, and the writer refuses to
+# start on a botocore outside that range. Shipped to Glue beside the other wheels, and inside the
+# Restore Lambda's zip (it runs the same writer).
+SDK_WHEELS = (
+    PinnedWheel(
+        requirement="boto3==1.44.8",
+        filename="boto3-1.44.8-py3-none-any.whl",
+        sha256="099caf21553bbbfef118904aa02fadb8776a534704cf00bede0ed9f29a4da88e",
+    ),
+    PinnedWheel(
+        requirement="botocore==1.44.8",
+        filename="botocore-1.44.8-py3-none-any.whl",
+        sha256="76342a76c338701db80dcb8afe1c9bd079283d6fffbb9d881442abb02a215043",
+    ),
+    PinnedWheel(
+        requirement="s3transfer==0.19.3",
+        filename="s3transfer-0.19.3-py3-none-any.whl",
+        sha256="24eb7535804306355e31c952a90022bf5b2f9d760f9a11062c7493a217c08553",
+    ),
+)
+LAMBDA_VENDORED = {"restore": SDK_WHEELS}
+"""Lambdas whose zip carries wheels' contents (the Restore Lambda runs the restore's writer)."""
 GLUE_WHEELS = (
     PinnedWheel(
         requirement="isal==1.9.1",
@@ -91,6 +115,7 @@ GLUE_WHEELS = (
         filename="msgspec-0.23.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
         sha256="2e514e5b2a23e376f545f4962834b7312d9400705627c53330116b46daddfbe3",
     ),
+    *SDK_WHEELS,
 )
 
 
@@ -104,10 +129,10 @@ def _python_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> None:
-    """A zip whose bytes depend only on the entries' names and contents."""
+def write_zip(target: Path, entries: Iterable[tuple[str, Path | bytes]]) -> None:
+    """A zip whose bytes depend only on the entries' names and contents (a file, or bytes)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    seen: dict[str, Path] = {}
+    seen: dict[str, Path | bytes] = {}
     for name, source in entries:
         if name in seen and seen[name] != source:
             raise SystemExit(
@@ -120,7 +145,10 @@ def write_zip(target: Path, entries: Iterable[tuple[str, Path]]) -> None:
             info.external_attr = FILE_MODE << 16
             info.create_system = 3  # Unix, so the mode above is honoured on every platform
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, seen[name].read_bytes(), compresslevel=9)
+            source = seen[name]
+            archive.writestr(
+                info, source if isinstance(source, bytes) else source.read_bytes(), compresslevel=9
+            )
 
 
 def lambda_names(root: Path = ROOT) -> list[str]:
@@ -183,6 +211,12 @@ def glue_wheel_bytes(wheel: PinnedWheel, cache: Path = WHEEL_CACHE) -> bytes:
     return data
 
 
+def wheel_entries(data: bytes) -> list[tuple[str, bytes]]:
+    """A wheel's files (it is a zip laid out as site-packages), to vendor into a Lambda zip."""
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        return [(i.filename, wheel.read(i)) for i in wheel.infolist() if not i.is_dir()]
+
+
 def build(
     out: Path,
     root: Path = ROOT,
@@ -200,11 +234,20 @@ def build(
         shutil.rmtree(out)
     written: list[Path] = []
     library = library_files(root)
+    shipped = {wheel.filename: data for wheel, data in wheels}
     for name in lambda_names(root):
         folder = root / "lambdas" / name
-        handler_files = [(p.relative_to(folder).as_posix(), p) for p in _python_files(folder)]
+        handler_files: list[tuple[str, Path | bytes]] = [
+            (p.relative_to(folder).as_posix(), p) for p in _python_files(folder)
+        ]
+        vendored = [
+            entry
+            for wheel in LAMBDA_VENDORED.get(name, ())
+            if wheel.filename in shipped
+            for entry in wheel_entries(shipped[wheel.filename])
+        ]
         target = out / "lambda" / f"{name}.zip"
-        write_zip(target, [*handler_files, *library])
+        write_zip(target, [*handler_files, *library, *vendored])
         written.append(target)
 
     glue = root / "glue_jobs"

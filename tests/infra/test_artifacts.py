@@ -46,7 +46,12 @@ PINNED_MSGSPEC = (
     "msgspec-0.23.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl"
 )
 PINNED_MSGSPEC_SHA256 = "2e514e5b2a23e376f545f4962834b7312d9400705627c53330116b46daddfbe3"
-PINNED_WHEELS = sorted([PINNED_ISAL, PINNED_MSGSPEC])
+PINNED_SDK = {
+    "boto3-1.44.8-py3-none-any.whl": "099caf21553bbbfef118904aa02fadb8776a534704cf00bede0ed9f29a4da88e",
+    "botocore-1.44.8-py3-none-any.whl": "76342a76c338701db80dcb8afe1c9bd079283d6fffbb9d881442abb02a215043",
+    "s3transfer-0.19.3-py3-none-any.whl": "24eb7535804306355e31c952a90022bf5b2f9d760f9a11062c7493a217c08553",
+}
+PINNED_WHEELS = sorted([PINNED_ISAL, PINNED_MSGSPEC, *PINNED_SDK])
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +305,24 @@ def test_package_changes_when_a_source_changes(tmp_path: Path) -> None:
     assert changed >= {c.artifact for c in COMPONENTS if c.lambda_call} | {GLUE_LIBRARY}
     glue_script = next(c for c in COMPONENTS if c.glue_job).artifact
     assert glue_script not in changed  # the Glue script itself did not change
+
+
+def test_the_sdk_the_writer_is_tested_with_ships_to_glue_and_inside_the_restore_lambda(dist: Path) -> None:
+    """The writer refuses a botocore outside its tested range (Glue's and Lambda's own are older):
+    the pinned boto3/botocore/s3transfer go to Glue as wheels and into the Restore Lambda's zip."""
+    from dynamodb_dr.restore.writer import botocore_private
+
+    wheels = dist / package.GLUE_WHEELS_DIR
+    for name, digest in PINNED_SDK.items():
+        assert hashlib.sha256((wheels / name).read_bytes()).hexdigest() == digest
+    low, high = botocore_private.TESTED_BOTOCORE
+    shipped = tuple(int(n) for n in ["1", "44", "8"])
+    assert low <= shipped < high, "the shipped botocore must be in the writer's tested range"
+    with zipfile.ZipFile(dist / "lambda" / "restore.zip") as restore:
+        names = set(restore.namelist())
+        version = restore.read("botocore/__init__.py").decode()
+    assert {"boto3/__init__.py", "botocore/__init__.py", "s3transfer/__init__.py"} <= names
+    assert "__version__ = '1.44.8'" in version
+    for other in ("export_backup", "export_monitor", "stream_recovery"):
+        with zipfile.ZipFile(dist / "lambda" / f"{other}.zip") as archive:
+            assert not any(n.startswith("botocore/") for n in archive.namelist()), other
