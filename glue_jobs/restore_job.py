@@ -26,7 +26,7 @@ from dynamodb_dr.logs import configure_json_logging
 from dynamodb_dr.restore.args import RestoreArgs, parse_args
 from dynamodb_dr.restore.job import check_restore, execute_restore
 from dynamodb_dr.restore.progress import format_summary
-from dynamodb_dr.restore.report import RestoreReport
+from dynamodb_dr.restore.report import not_started
 from dynamodb_dr.restore.runner import SparkRunner
 
 logger = logging.getLogger("restore_job")
@@ -66,19 +66,6 @@ def _spark_session(argv: Sequence[str]) -> tuple[Any, Any, bool]:
     return glue_context.spark_session, job, False
 
 
-def _failed_report(args: RestoreArgs | None, error: str, *, bad_input: bool) -> RestoreReport:
-    report = RestoreReport(
-        backup_date=None,
-        requested_date=args.backup_date if args else "",
-        environment=args.environment if args else None,
-        dry_run=args.dry_run if args else False,
-        bad_input=bad_input,
-    )
-    report.errors.append(error)
-    report.finish()
-    return report
-
-
 def _could_not_start(exc: BaseException) -> str:
     """One line for a failure before any table started: no traceback, the cause and the fix."""
     if isinstance(exc, DynamoDBDRError):
@@ -105,11 +92,11 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
     except (ConfigError, BackupNotFoundError, NoCredentialsError) as exc:
         # No credentials is the caller's setup, like a wrong bucket: bad input, as for dynamodb-dr.
         logger.error("restore not started: bad input", extra={"error": _could_not_start(exc)})
-        print(_failed_report(args, _could_not_start(exc), bad_input=True).to_json())
+        print(not_started(args, _could_not_start(exc), bad_input=True).to_json())
         return EXIT_BAD_INPUT
     except (DynamoDBDRError, ClientError, BotoCoreError) as exc:
         logger.error("restore could not start", extra={"error": _could_not_start(exc)})
-        print(_failed_report(args, _could_not_start(exc), bad_input=False).to_json())
+        print(not_started(args, _could_not_start(exc), bad_input=False).to_json())
         return EXIT_FAILED
 
     job = None

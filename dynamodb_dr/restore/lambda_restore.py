@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -44,9 +44,9 @@ from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.restore import resume, write_rate
 from dynamodb_dr.restore.args import RestoreArgs, job_arguments
 from dynamodb_dr.restore.job import RestoreRun, check_restore, execute_restore
-from dynamodb_dr.restore.report import RestoreReport
+from dynamodb_dr.restore.report import not_started
 from dynamodb_dr.restore.runner import ThreadRunner
-from dynamodb_dr.restore.tasks import FileTask, FileWrite
+from dynamodb_dr.restore.tasks import FileWrite, WriteTask
 
 logger = logging.getLogger(__name__)
 
@@ -256,20 +256,32 @@ class DeadlineRunner(ThreadRunner):
     def run(self, tasks: Sequence[T], func: Callable[[T], R], description: str) -> list[R]:
         if description != "write":
             return super().run(tasks, func, description)
+        # One data file a task, so the time left is read before each file starts. The function
+        # writes one file at a time (one slot: one write task per table, no shared budget), and the
+        # write stage takes the results of any number of tasks.
+        single: list[Any] = []
+        for task in tasks:
+            if isinstance(task, WriteTask):
+                single += [replace(task, files=(one,)) for one in task.files]
+            else:
+                single.append(task)
 
-        def guarded(task: T) -> R:
+        def guarded(task: Any) -> Any:
             left = self.remaining_ms() / 1000
-            if isinstance(task, FileTask) and left < self.stop_seconds:
-                self.not_started.append(task.data_file.key)
-                return FileWrite(  # type: ignore[return-value]
-                    source=task.source,
-                    key=task.data_file.key,
-                    ok=False,
-                    failed_items=task.data_file.item_count,
-                    error=(
-                        "the Restore Lambda started no more data files: less than "
-                        f"{self.stop_seconds:.1f} s of the invocation were left (to write a data file and "
-                        f"finish); the data files written are recorded. {self.how_to_finish}"
+            if isinstance(task, WriteTask) and left < self.stop_seconds:
+                data_file = task.files[0].data_file
+                self.not_started.append(data_file.key)
+                return (
+                    FileWrite(
+                        source=task.source,
+                        key=data_file.key,
+                        ok=False,
+                        failed_items=data_file.item_count,
+                        error=(
+                            "the Restore Lambda started no more data files: less than "
+                            f"{self.stop_seconds:.1f} s of the invocation were left (to write a data file and "
+                            f"finish); the data files written are recorded. {self.how_to_finish}"
+                        ),
                     ),
                 )
             if self.first_write is None:
@@ -277,7 +289,7 @@ class DeadlineRunner(ThreadRunner):
             return func(task)
 
         try:
-            return super().run(tasks, guarded, description)
+            return super().run(single, guarded, description)
         finally:
             self.last_write = time.monotonic()
 
@@ -291,20 +303,6 @@ def report_folder(args: RestoreArgs, backup_date: str) -> str:
 
 def job_command(job_name: str, arguments: dict[str, str]) -> str:
     return f"aws glue start-job-run --job-name {job_name} --arguments '{json.dumps(arguments)}'"
-
-
-def failed_report(args: RestoreArgs | None, error: str, *, bad_input: bool) -> RestoreReport:
-    """The report of a restore that did not start (400 for bad input, else 500)."""
-    report = RestoreReport(
-        backup_date=None,
-        requested_date=args.backup_date if args else "",
-        environment=args.environment if args else None,
-        dry_run=args.dry_run if args else False,
-        bad_input=bad_input,
-    )
-    report.errors.append(error)
-    report.finish()
-    return report
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -333,7 +331,7 @@ def restore_or_hand_off(
         run = check_restore(args, s3=s3, dynamodb=dynamodb)
     except (ConfigError, BackupNotFoundError) as exc:
         logger.error("restore not started: bad input", extra={"error": str(exc)})
-        return _response(400, failed_report(args, str(exc), bad_input=True).to_dict())
+        return _response(400, not_started(args, str(exc), bad_input=True).to_dict())
     except (DynamoDBDRError, ClientError, BotoCoreError) as exc:
         error = (
             str(exc)
@@ -344,7 +342,7 @@ def restore_or_hand_off(
         )
         logger.error("restore could not start", extra={"error": error})
         return _response(
-            500, failed_report(args, f"the restore could not start: {error}", bad_input=False).to_dict()
+            500, not_started(args, f"the restore could not start: {error}", bad_input=False).to_dict()
         )
 
     backup_date = run.manifest.backup_date

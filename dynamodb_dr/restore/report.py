@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from dynamodb_dr.restore.args import RestoreArgs
+
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -139,6 +141,20 @@ class RestoreReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def not_started(args: RestoreArgs | None, error: str, *, bad_input: bool) -> RestoreReport:
+    """The report of a restore that did not start: 400 for bad input, else 500."""
+    report = RestoreReport(
+        backup_date=None,
+        requested_date=args.backup_date if args else "",
+        environment=args.environment if args else None,
+        dry_run=args.dry_run if args else False,
+        bad_input=bad_input,
+    )
+    report.errors.append(error)
+    report.finish()
+    return report
 
 
 def report_key(prefix: str, backup_date: str, report: RestoreReport) -> str:

@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from dynamodb_dr.clients import client_config, make_client
 from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.restore.args import MAX_MAX_WORKERS, parse_event
-from dynamodb_dr.restore.lambda_restore import LambdaSettings, failed_report, restore_or_hand_off
+from dynamodb_dr.restore.lambda_restore import LambdaSettings, restore_or_hand_off
+from dynamodb_dr.restore.report import not_started
 
 logger = Logger(service="dynamodb-dr-restore")
 
@@ -31,12 +32,12 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         args = parse_event(event)
     except ConfigError as exc:
         logger.error("restore not started: bad event", extra={"error": str(exc)})
-        return {"statusCode": 400, "body": failed_report(None, str(exc), bad_input=True).to_dict()}
+        return {"statusCode": 400, "body": not_started(None, str(exc), bad_input=True).to_dict()}
     try:
         settings = LambdaSettings.from_env(os.environ)
     except ConfigError as exc:
         logger.error("restore not started: bad configuration", extra={"error": str(exc)})
-        return {"statusCode": 500, "body": failed_report(args, str(exc), bad_input=False).to_dict()}
+        return {"statusCode": 500, "body": not_started(args, str(exc), bad_input=False).to_dict()}
     pool = client_config(max_pool_connections=MAX_MAX_WORKERS + 4)
     result = restore_or_hand_off(
         args,
