@@ -41,7 +41,7 @@ from benchmarks.generate_export import DEFAULT_BUCKET, DEFAULT_DATE, DEFAULT_PRE
 from benchmarks.http_sink import http_sink
 from benchmarks.measure import CLK_TCK, Result, since, snapshot
 from dynamodb_dr.clients import client_config, make_client
-from dynamodb_dr.restore import inflate, malloc
+from dynamodb_dr.restore import inflate, item_rules, malloc
 from dynamodb_dr.restore.export_reader import (
     DataFile,
     iter_batches,
@@ -49,6 +49,7 @@ from dynamodb_dr.restore.export_reader import (
     read_export,
     validate_data_file,
 )
+from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.restore.tasks import write_data_file
 from dynamodb_dr.restore.writer import MAX_BATCH_ITEMS, BatchWriter, batch_body
 
@@ -145,14 +146,19 @@ def write_path(
     s3 = make_client("s3")
     export = read_export(s3, DEFAULT_BUCKET, backup.export_manifest_key)
     files = [f for f in export.files if f.item_count][:max_files]
-    # The job's validation stage first (its own pass: S3 GET + MD5 + gunzip + check + count), as the
-    # job runs it before any write; the write stage then reads the versions it checked.
+    # The job's validation stage first (its own pass: S3 GET + MD5 + gunzip + count, and every line
+    # checked against the table's keys as DynamoDB would: item_rules), as the job runs it before any
+    # write; the write stage then reads the versions it checked.
+    rules = ItemRules.from_table(backup.table_definition or {})
     start = snapshot()
-    checks = [validate_data_file(s3, DEFAULT_BUCKET, f, export.summary.export_arn) for f in files]
+    checks = [
+        validate_data_file(s3, DEFAULT_BUCKET, f, export.summary.export_arn, rules=rules) for f in files
+    ]
     results = [
         since(
             start,
-            f"job validate_data_file (the validation stage, before any write), {inflate.ENGINE.split()[0]} inflate",
+            f"job validate_data_file (the validation stage, before any write), {inflate.ENGINE.split()[0]} "
+            f"inflate, lines checked with {item_rules.PARSER}",
             sum(c.items for c in checks),
         )
     ]
