@@ -19,8 +19,22 @@ for extra in (ROOT, ROOT / "glue_jobs"):
 
 from local_aws import LocalAWS, export_layout, start_local_aws  # noqa: E402
 
-SLOW_FILES = {"test_checkov.py", "test_terraform_cli.py", "test_notebook.py", "test_artifacts.py"}
-"""Tools run in their own processes (checkov, terraform, a notebook kernel, the packaging)."""
+SLOW_FILES = {
+    # outside tools in their own processes: checkov, terraform, a notebook kernel, the packaging
+    "test_checkov.py",
+    "test_terraform_cli.py",
+    "test_notebook.py",
+    "test_artifacts.py",
+    # files over ~10 s on 2 cores (measured with --durations=0): subprocesses per test, real waits
+    "test_restore_lambda.py",
+    "test_cli.py",
+    "test_stream_safety.py",
+    "test_stream_recovery.py",
+    "test_batch_writer.py",
+    "test_export_backup.py",
+    "test_export_monitor.py",
+}
+"""Left out of ``make test-fast`` (``make test`` runs everything)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
