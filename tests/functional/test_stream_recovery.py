@@ -19,36 +19,13 @@ from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.stream_recovery import config as cfg
 from dynamodb_dr.stream_recovery.processor import runtime_from_env
 from dynamodb_dr.stream_recovery.state import create_state_table
-from dynamodb_dr.stream_recovery.stream_reader import StreamReader
 from lambdas.stream_recovery.handler import lambda_handler
 from local_aws import pitr_window
 from local_aws.lambda_context import LocalLambdaContext
+from tests.support.stream_tables import make_table
 
 STATE_TABLE = "stream-recovery-state"
 TABLE = "orders-table"
-
-
-def make_table(ddb, name: str, *, pitr: bool = False) -> StreamReader:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        Tags=[{"Key": "team", "Value": "payments"}],
-    )
-    if pitr:
-        ddb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
-    ddb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
-    )
-    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-    return StreamReader(make_client("dynamodbstreams"), arn)
 
 
 @pytest.fixture
