@@ -115,6 +115,18 @@ GLUE_WHEELS = (
         filename="msgspec-0.23.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
         sha256="2e514e5b2a23e376f545f4962834b7312d9400705627c53330116b46daddfbe3",
     ),
+    # ION exports (dynamodb_dr.restore.ion_lines): amazon.ion with its C extension, and the one
+    # package it needs that Glue does not have (numpy, its dependency's, Glue has).
+    PinnedWheel(
+        requirement="amazon.ion==0.15.0",
+        filename="amazon_ion-0.15.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+        sha256="931f123887e0caae04bb8e52cff13be09a9a7f90c9fc62ce2e5788ba80f1ebcf",
+    ),
+    PinnedWheel(
+        requirement="jsonconversion==2.0.0",
+        filename="jsonconversion-2.0.0-py3-none-any.whl",
+        sha256="adfd131ff48b9e61d6a115b650306735cc71d55a210fe961e5daea9f9043f4b5",
+    ),
     *SDK_WHEELS,
 )
 

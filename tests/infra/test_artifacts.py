@@ -51,7 +51,13 @@ PINNED_SDK = {
     "botocore-1.44.8-py3-none-any.whl": "76342a76c338701db80dcb8afe1c9bd079283d6fffbb9d881442abb02a215043",
     "s3transfer-0.19.3-py3-none-any.whl": "24eb7535804306355e31c952a90022bf5b2f9d760f9a11062c7493a217c08553",
 }
-PINNED_WHEELS = sorted([PINNED_ISAL, PINNED_MSGSPEC, *PINNED_SDK])
+PINNED_ION = {
+    "amazon_ion-0.15.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl": (
+        "931f123887e0caae04bb8e52cff13be09a9a7f90c9fc62ce2e5788ba80f1ebcf"
+    ),
+    "jsonconversion-2.0.0-py3-none-any.whl": "adfd131ff48b9e61d6a115b650306735cc71d55a210fe961e5daea9f9043f4b5",
+}
+PINNED_WHEELS = sorted([PINNED_ISAL, PINNED_MSGSPEC, *PINNED_SDK, *PINNED_ION])
 
 
 @pytest.fixture(scope="module")
@@ -326,3 +332,13 @@ def test_the_sdk_the_writer_is_tested_with_ships_to_glue_and_inside_the_restore_
     for other in ("export_backup", "export_monitor", "stream_recovery"):
         with zipfile.ZipFile(dist / "lambda" / f"{other}.zip") as archive:
             assert not any(n.startswith("botocore/") for n in archive.namelist()), other
+
+
+def test_ion_exports_restore_on_glue_without_pypi(dist: Path) -> None:
+    """amazon.ion (its CPython 3.11 x86_64 build) and jsonconversion, its one dependency Glue lacks."""
+    wheels = dist / package.GLUE_WHEELS_DIR
+    for name, digest in PINNED_ION.items():
+        assert hashlib.sha256((wheels / name).read_bytes()).hexdigest() == digest
+    ion = next(n for n in PINNED_ION if n.startswith("amazon_ion"))
+    with zipfile.ZipFile(wheels / ion) as wheel:
+        assert "amazon/_ioncmodule.so" in wheel.namelist()  # the C extension of the cp311 x86_64 build
