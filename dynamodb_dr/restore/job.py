@@ -27,6 +27,7 @@ result. Stages read it and move tables out of the running by failing their resul
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -313,8 +314,11 @@ def dry_run_stage(run: RestoreRun) -> None:
 # --- 3. prepare ----------------------------------------------------------------------------------
 
 
-def _budget(args: RestoreArgs, dynamodb: Any, table: _Table) -> float:
-    """The table's write budget in items/s (``write_rate``)."""
+def table_budget(args: RestoreArgs, dynamodb: Any, table: _Table, *, exists: bool = True) -> float:
+    """The table's write budget in items/s (``write_rate``). A target that does not exist yet (the
+    Restore Lambda's estimate, before it is created) has no capacity to take a percentage of."""
+    if args.write_rate_percent is not None and not exists:
+        args = dataclasses.replace(args, write_rate_percent=None)
     describe = (
         dynamodb.describe_table(TableName=table.selection.target)
         if args.write_rate_percent is not None
@@ -345,7 +349,7 @@ def _prepare(table: _Table, run: RestoreRun, slots: int) -> None:
     result, target = table.result, table.selection.target
     location = _location(args, run.manifest.backup_date, table)
     # The budget of an existing target first: a capacity problem fails the table before anything changes.
-    budget = _budget(args, dynamodb, table) if table.target.exists else None
+    budget = table_budget(args, dynamodb, table) if table.target.exists else None
     progress = resume.begin(
         s3,
         location,
@@ -376,7 +380,7 @@ def _prepare(table: _Table, run: RestoreRun, slots: int) -> None:
     result.items_skipped = sum(f.item_count for f in table.export.files if f.key in progress.done)
 
     if budget is None:
-        budget = _budget(args, dynamodb, table)
+        budget = table_budget(args, dynamodb, table)
     result.write_rate_budget = round(budget, 3)
     result.write_tasks = write_rate.concurrent_writers(len(table.to_write), slots, budget)
     table.write_rate = write_rate.task_ceiling(budget / max(result.write_tasks, 1))

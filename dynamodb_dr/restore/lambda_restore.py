@@ -41,9 +41,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dynamodb_dr import config
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
-from dynamodb_dr.restore import resume, write_rate
+from dynamodb_dr.restore import resume
 from dynamodb_dr.restore.args import RestoreArgs, job_arguments
-from dynamodb_dr.restore.job import RestoreRun, check_restore, execute_restore
+from dynamodb_dr.restore.job import RestoreRun, check_restore, execute_restore, table_budget
 from dynamodb_dr.restore.report import not_started
 from dynamodb_dr.restore.runner import ThreadRunner
 from dynamodb_dr.restore.tasks import FileWrite, WriteTask
@@ -172,7 +172,7 @@ def estimate(run: RestoreRun, rates: Rates = Rates()) -> Estimate:
         bytes_per_item = size / items_in_export if size and items_in_export else rates.bytes_per_item_unknown
         items = sum(f.item_count for f in files if f.key not in done)
         rate = min(
-            _budget(run, table.target.exists, table.selection.target, table.selection.backup),
+            table_budget(run.args, run.dynamodb, table, exists=table.target.exists),
             rates.items_per_second_per_request * args.max_workers,
         )
         seconds = items_in_export * bytes_per_item / rates.read_bytes_per_second
@@ -205,22 +205,6 @@ def estimate(run: RestoreRun, rates: Rates = Rates()) -> Estimate:
         total * rates.safety_factor + rates.reserve_seconds,
         max((t.largest_file_seconds for t in tables), default=0.0),
         max((t.largest_file_bytes for t in tables), default=0),
-    )
-
-
-def _budget(run: RestoreRun, exists: bool, target: str, backup: Any) -> float:
-    """The table's write budget in items/s, as the job's prepare stage computes it."""
-    args = run.args
-    describe_table = None
-    if args.write_rate_percent is not None:
-        if exists:
-            describe_table = run.dynamodb.describe_table(TableName=target)
-        else:  # created on demand: the percentage of a table that does not exist yet is not known
-            args = dataclasses.replace(args, write_rate_percent=None)
-    return write_rate.table_budget(
-        args,
-        describe_table,
-        write_units_per_item=write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count),
     )
 
 
