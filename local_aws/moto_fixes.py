@@ -10,10 +10,18 @@ moto also accepts writes DynamoDB refuses, which a restore must be tested agains
 attribute is a key of a secondary index with another type than the index's (DynamoDB: "Type mismatch
 for Index Key"), an empty string or binary as an index key, and an empty set anywhere in an item.
 Here ``Table.put_item`` (which PutItem and BatchWriteItem both reach) refuses them as DynamoDB does.
+
+moto's threaded server also evaluates a conditional write's condition and applies its change without
+a lock, so two concurrent conditional writes to one item can both succeed, which DynamoDB never
+allows (a condition is checked and applied atomically per item). Tests that race Lambda instances on
+one state item (exactly one claims a restore) flaked on that. Here the backend's writes run one at a
+time.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +102,15 @@ def _refuse_what_dynamodb_refuses(table: Any, item_attrs: dict[str, Any]) -> Non
                 )
 
 
+def _serialized(method: Any, lock: Any) -> Any:
+    @functools.wraps(method)
+    def serialized(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(*args, **kwargs)
+
+    return serialized
+
+
 def install() -> None:
     global _installed
     if _installed:
@@ -103,6 +120,12 @@ def install() -> None:
 
     dynamo_type.deserializer = _ExactDeserializer()
     dynamo_type.serializer = _ExactSerializer()
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    writes = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name), writes))
 
     original_put_item = Table.put_item
 
