@@ -152,3 +152,68 @@ def test_dry_run_reports_without_writing(clients):
     assert travel["deletes"] >= 1 and travel["write_units"] >= travel["puts"]
     assert report.tables["ttable"].status == "VALIDATED"
     assert same_items(scan_all(ddb, "ttable"), before, ("pk", "sk")) == []
+
+
+def _by_pk(items):
+    return {i["pk"]["S"]: i for i in items}
+
+
+def test_rewind_puts_back_only_what_changed_and_reports_conflicts(clients):
+    ddb, s3 = clients
+    chain = history(ddb, s3)
+    # After the last window: a legitimate write to a key the windows changed (a conflict), and one
+    # to a key they did not change (none of the rewind's business).
+    ddb.put_item(TableName="ttable", Item=item("a0", v={"N": "later"[:0] + "100"}))
+    ddb.put_item(TableName="ttable", Item=item("a5", v={"N": "7"}))
+    dry = restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable", "--dry_run", "true")
+    assert dry.ok, dry.to_json()
+    report = restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable")
+    assert report.ok, report.to_json()
+    travel = report.tables["ttable"].time_travel
+    for name in ("puts", "deletes", "conflicts", "unchanged"):
+        assert dry.tables["ttable"].time_travel[name] == travel[name], name
+    # a3 (deleted in 3) and big (updated in 3) put back, c1 (inserted in 4) deleted, c0 (in and out) unchanged
+    assert (travel["puts"], travel["deletes"], travel["conflicts"], travel["unchanged"]) == (2, 1, 1, 1)
+    assert travel["changed_keys"] == 5
+    assert travel["reads"] == 4  # a GetItem per changed key that is not unchanged on paper
+    assert '"a0"' in travel["conflict_keys"][0]["key"]
+    assert "written since the last export" in travel["conflict_keys"][0]["reason"]
+    assert [w["from"] for w in travel["windows"]] == [iso(chain.boundaries[2]), iso(chain.boundaries[3])]
+    assert any("ttable: 1 changed items were left" in w for w in report.warnings)
+    expected = _by_pk(chain.states[2])
+    expected["a0"] = item("a0", v={"N": "100"})
+    expected["a5"] = item("a5", v={"N": "7"})
+    assert same_items(scan_all(ddb, "ttable"), list(expected.values()), ("pk", "sk")) == []
+    # Again: everything already put back is unchanged, nothing is written twice.
+    again = restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable").tables["ttable"].time_travel
+    assert (again["puts"], again["deletes"], again["conflicts"]) == (0, 0, 1)
+
+
+def test_undo_takes_back_one_window_and_leaves_later_writes(clients):
+    ddb, s3 = clients
+    chain = history(ddb, s3)
+    window = f"{iso(chain.boundaries[1])}/{iso(chain.boundaries[2])}"
+    report = restore("--undo_window", window, "--tables", "ttable")
+    assert report.ok, report.to_json()
+    travel = report.tables["ttable"].time_travel
+    # window 2 changed a0 (changed again later: conflict), b0 (deleted: put back), a1 (re-inserted:
+    # deleted again), a2 (updated twice: put back as it was before the window)
+    assert (travel["puts"], travel["deletes"], travel["conflicts"]) == (2, 1, 1)
+    assert "changed again in the window" in travel["conflict_keys"][0]["reason"]
+    live = _by_pk(scan_all(ddb, "ttable"))
+    before, after = _by_pk(chain.states[1]), _by_pk(chain.states[4])
+    assert "a1" not in live
+    for pk in ("b0", "a2"):
+        assert same_items([live[pk]], [before[pk]], ("pk", "sk")) == []
+    for pk in set(after) - {"a1", "b0", "a2"}:  # later windows' writes and everything else untouched
+        assert same_items([live[pk]], [after[pk]], ("pk", "sk")) == [], pk
+
+
+def test_rewind_of_a_new_image_chain_reads_the_chain_for_the_changed_keys(clients):
+    ddb, s3 = clients
+    chain = history(ddb, s3, view="NEW_IMAGE")
+    report = restore("--rewind_to", iso(chain.boundaries[1]), "--tables", "ttable")
+    assert report.ok, report.to_json()
+    travel = report.tables["ttable"].time_travel
+    assert travel["view"] == "NEW_IMAGE" and travel["before_from"][0]["type"] == "FULL_EXPORT"
+    assert same_items(scan_all(ddb, "ttable"), chain.states[1], ("pk", "sk")) == []
