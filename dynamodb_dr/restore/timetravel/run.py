@@ -54,7 +54,7 @@ from dynamodb_dr.restore.timetravel.catalog import (
     toolkit_catalog,
     uri_catalog,
 )
-from dynamodb_dr.restore.timetravel.points import iso, parse_export_time, seconds_between
+from dynamodb_dr.restore.timetravel.points import check_not_future, iso, parse_export_time, seconds_between
 from dynamodb_dr.restore.timetravel.tasks import (
     Applied,
     ApplySettings,
@@ -109,7 +109,13 @@ def _mode(args: RestoreArgs) -> tuple[str, str]:
         return REWIND, args.rewind_to
     if args.undo_window:
         return UNDO, args.undo_window
-    return RESTORE_TIME, args.restore_time or iso(datetime.now(UTC))
+    return RESTORE_TIME, args.restore_time or "latest"
+
+
+def _now(catalog: TableCatalog) -> datetime:
+    """The later of this machine's clock and the newest export's time (``points.check_not_future``)."""
+    times = [e.end for e in catalog.fulls + catalog.windows]
+    return max([datetime.now(UTC), *times])
 
 
 # --- check (driver only, before Spark) ---------------------------------------------------------------
@@ -173,7 +179,7 @@ def _catalogs(args: RestoreArgs, s3: Any, mode: str) -> list[tuple[TableCatalog,
     names = list(args.tables) if args.tables is not None else _backed_up_tables(s3, args)
     until = None
     if mode == RESTORE_TIME:
-        until = parse_export_time(args.restore_time) if args.restore_time else datetime.now(UTC)
+        until = parse_export_time(args.restore_time) if args.restore_time else datetime(9999, 1, 1, tzinfo=UTC)
     return [
         (
             toolkit_catalog(s3, args.backup_bucket, args.exports_prefix, name, fulls_until=until),
@@ -197,8 +203,14 @@ def _backed_up_tables(s3: Any, args: RestoreArgs) -> list[str]:
 
 
 def _plan(args: RestoreArgs, s3: Any, mode: str, table: TravelTable) -> None:
+    now = _now(table.catalog)
+    for name in ("restore_time", "rewind_to", "undo_window"):
+        value = getattr(args, name)
+        for part in value.split("/") if value else ():
+            check_not_future(parse_export_time(part), name=name, now=now)
     if mode == RESTORE_TIME:
-        point = parse_export_time(args.restore_time) if args.restore_time else datetime.now(UTC)
+        # No point given (--export_uri alone): the newest state the exports hold.
+        point = parse_export_time(args.restore_time) if args.restore_time else now
         table.point = plan_point(table.catalog, point, allow_gaps=args.allow_chain_gaps)
         return
     if mode == REWIND:
