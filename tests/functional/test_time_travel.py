@@ -41,12 +41,26 @@ def clients(aws):
     return ddb, s3
 
 
-def history(ddb, s3, table: str = "ttable", layout: Layout | None = None, view: str = "NEW_AND_OLD_IMAGES", *, uri_prefix: str | None = None) -> Chain:
+def history(
+    ddb,
+    s3,
+    table: str = "ttable",
+    layout: Layout | None = None,
+    view: str = "NEW_AND_OLD_IMAGES",
+    *,
+    uri_prefix: str | None = None,
+) -> Chain:
     """A full export and four windows of real writes: inserts, updates, deletes, a delete then a
     re-insert, an item changed in every window, every attribute type, a 38-digit number key."""
     create_table(ddb, table, KEYS, ATTRS)
     chain = Chain(
-        ddb, s3, BUCKET, table, uri_prefix or f"{PREFIX}/incremental/{table}", layout=layout or Layout(), view=view
+        ddb,
+        s3,
+        BUCKET,
+        table,
+        uri_prefix or f"{PREFIX}/incremental/{table}",
+        layout=layout or Layout(),
+        view=view,
     )
     for i in range(6):
         chain.put(item(f"a{i}"))
@@ -94,8 +108,14 @@ def test_restores_exactly_to_each_window_boundary(clients):
     for number, (point, state) in enumerate(zip(chain.boundaries, chain.states, strict=True)):
         target = f"ttable_at_{number}"
         report = restore(
-            "--restore_time", iso(point), "--tables", "ttable", "--target_tables", f"ttable:{target}",
-            "--create_missing_tables", "true",
+            "--restore_time",
+            iso(point),
+            "--tables",
+            "ttable",
+            "--target_tables",
+            f"ttable:{target}",
+            "--create_missing_tables",
+            "true",
         )
         assert report.ok, report.to_json()
         assert same_items(scan_all(ddb, target), state, ("pk", "sk")) == [], number
@@ -110,8 +130,14 @@ def test_point_inside_a_window_resolves_to_its_start(clients):
     chain = history(ddb, s3)
     inside = chain.boundaries[2] + timedelta(minutes=7, seconds=30)
     report = restore(
-        "--restore_time", iso(inside), "--tables", "ttable", "--target_tables", "ttable:tt_inside",
-        "--create_missing_tables", "true",
+        "--restore_time",
+        iso(inside),
+        "--tables",
+        "ttable",
+        "--target_tables",
+        "ttable:tt_inside",
+        "--create_missing_tables",
+        "true",
     )
     assert report.ok, report.to_json()
     travel = report.tables["ttable"].time_travel
@@ -134,7 +160,9 @@ def test_restore_into_the_live_table_deletes_what_the_chain_deleted(clients):
     # c1 and a0..: the later windows' inserts stay (not in the chain up to the point, not cleared)
     later_inserts = [i for i in chain.states[4] if i["pk"]["S"] in ("c1",)]
     assert same_items(live, expected + later_inserts, ("pk", "sk")) == []
-    report = restore("--restore_time", iso(chain.boundaries[1]), "--tables", "ttable", "--clear_existing_data", "true")
+    report = restore(
+        "--restore_time", iso(chain.boundaries[1]), "--tables", "ttable", "--clear_existing_data", "true"
+    )
     assert report.ok, report.to_json()
     assert report.tables["ttable"].backup_arn
     assert report.tables["ttable"].time_travel["extras_removed"] == 2
@@ -185,7 +213,9 @@ def test_rewind_puts_back_only_what_changed_and_reports_conflicts(clients):
     expected["a5"] = item("a5", v={"N": "7"})
     assert same_items(scan_all(ddb, "ttable"), list(expected.values()), ("pk", "sk")) == []
     # Again: everything already put back is unchanged, nothing is written twice.
-    again = restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable").tables["ttable"].time_travel
+    again = (
+        restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable").tables["ttable"].time_travel
+    )
     assert (again["puts"], again["deletes"], again["conflicts"]) == (0, 0, 1)
 
 
@@ -217,3 +247,125 @@ def test_rewind_of_a_new_image_chain_reads_the_chain_for_the_changed_keys(client
     travel = report.tables["ttable"].time_travel
     assert travel["view"] == "NEW_IMAGE" and travel["before_from"][0]["type"] == "FULL_EXPORT"
     assert same_items(scan_all(ddb, "ttable"), chain.states[1], ("pk", "sk")) == []
+
+
+def test_export_uri_restores_a_hand_laid_export_in_aws_layout(clients):
+    """Exports the toolkit did not make: a full and incremental exports under one S3Prefix, shared
+    data/ folder, .md5 files, whitespace in every line; key schema from --key_schema."""
+    ddb, s3 = clients
+    chain = history(
+        ddb, s3, layout=Layout(spaces=True, checksum_ext=".md5", files=3), uri_prefix="console/ttable"
+    )
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="console/ttable/")["Contents"]}
+    assert any(k.startswith("console/ttable/AWSDynamoDB/data/") for k in keys)
+    assert any(k.endswith("manifest-files.md5") for k in keys)
+    report = restore(
+        "--export_uri",
+        f"s3://{BUCKET}/console/ttable",
+        "--restore_time",
+        iso(chain.boundaries[3]),
+        "--target_tables",
+        "ttable_copy",
+        "--key_schema",
+        "pk:S,sk:N",
+        "--create_missing_tables",
+        "true",
+    )
+    assert report.ok, report.to_json()
+    assert same_items(scan_all(ddb, "ttable_copy"), chain.states[3], ("pk", "sk")) == []
+    # No point: the newest state the exports hold; into the now existing target, its schema checked.
+    latest = restore("--export_uri", f"s3://{BUCKET}/console/ttable", "--target_tables", "ttable_copy")
+    assert latest.ok, latest.to_json()
+    assert latest.tables["ttable"].time_travel["effective_point"] == iso(chain.boundaries[4])
+    assert same_items(scan_all(ddb, "ttable_copy"), chain.states[4], ("pk", "sk")) == []
+    with pytest.raises(ConfigError, match="carry no key schema; give it with --key_schema"):
+        restore(
+            "--export_uri",
+            f"s3://{BUCKET}/console/ttable",
+            "--target_tables",
+            "nowhere",
+            "--create_missing_tables",
+            "true",
+        )
+    bad = restore(
+        "--export_uri",
+        f"s3://{BUCKET}/console/ttable",
+        "--target_tables",
+        "ttable_copy",
+        "--key_schema",
+        "pk:S",
+    )
+    assert not bad.ok and "has key schema" in bad.tables["ttable"].errors[0]
+
+
+def test_export_uri_refuses_a_prefix_with_two_tables_and_an_empty_one(clients):
+    ddb, s3 = clients
+    history(ddb, s3, table="first", uri_prefix="mixed")
+    create_table(ddb, "second", KEYS, ATTRS)
+    other = Chain(ddb, s3, BUCKET, "second", "mixed")
+    other.put(item("x"))
+    other.full_export()
+    with pytest.raises(ConfigError, match="holds exports of more than one table \\(first, second\\)"):
+        restore("--export_uri", f"s3://{BUCKET}/mixed", "--target_tables", "first")
+    with pytest.raises(ConfigError, match="holds no export"):
+        restore("--export_uri", f"s3://{BUCKET}/nothing-here", "--target_tables", "first")
+
+
+def test_a_gap_stops_before_anything_is_written_unless_accepted(clients):
+    ddb, s3 = clients
+    create_table(ddb, "gappy", KEYS, ATTRS)
+    chain = Chain(ddb, s3, BUCKET, "gappy", f"{PREFIX}/incremental/gappy")
+    chain.put(item("a"))
+    chain.daily_backup(PREFIX)
+    chain.put(item("b"))
+    chain.close_window()
+    chain.put(item("c"))
+    chain.close_window(write=False)  # a failed window: its export is missing
+    chain.put(item("d"))
+    chain.close_window()
+    args = (
+        "--restore_time",
+        iso(chain.boundaries[3]),
+        "--tables",
+        "gappy",
+        "--target_tables",
+        "gappy:gappy_copy",
+        "--create_missing_tables",
+        "true",
+    )
+    gap = f"gap from {iso(chain.boundaries[1])} to {iso(chain.boundaries[2])}"
+    with pytest.raises(ConfigError, match=gap):
+        restore(*args)
+    assert "gappy_copy" not in ddb.list_tables()["TableNames"]
+    report = restore(*args, "--allow_chain_gaps", "true")
+    assert report.ok, report.to_json()
+    assert report.tables["gappy"].time_travel["gaps_accepted"] == [
+        {"from": iso(chain.boundaries[1]), "to": iso(chain.boundaries[2])}
+    ]
+    # c was written in the lost window: the accepted gap loses it, and says so.
+    assert sorted(i["pk"]["S"] for i in scan_all(ddb, "gappy_copy")) == ["a", "b", "d"]
+
+
+def test_bad_points_exit_2_before_spark(clients, capsys):
+    """The job's checks run on the driver before its Spark session is made: these never start it."""
+    import restore_job
+
+    ddb, s3 = clients
+    chain = history(ddb, s3)
+
+    for argv, message in [
+        (["--restore_time", "2020-01-01T00:00:00Z"], "before any full export of ttable"),
+        (["--restore_time", "2999-01-01T00:00:00Z"], "is in the future"),
+        (["--restore_time", "2026-11-30T00:00:00"], "has no time zone"),
+        (
+            ["--rewind_to", iso(chain.boundaries[0] - timedelta(hours=1))],
+            "incremental exports of ttable start at",
+        ),
+    ]:
+        capsys.readouterr()
+        code = restore_job.main(
+            ["--BACKUP_BUCKET", BUCKET, "--S3_EXPORTS_PREFIX", PREFIX, "--tables", "ttable", *argv]
+        )
+        out = json.loads(capsys.readouterr().out)
+        assert code == 2, out
+        assert message in out["errors"][0], out

@@ -119,19 +119,27 @@ def test_chain_from_the_endpoint_restores_to_each_boundary_on_spark_json_and_ion
         runner = SparkRunner(spark) if number in (0, len(boundaries) - 1) else ThreadRunner(2)
         report = restore(
             runner,
-            "--export_uri", f"s3://{BUCKET}/{PREFIXES['DYNAMODB_JSON']}",
-            "--restore_time", iso(point),
-            "--target_tables", f"orders_json_{number}",
+            "--export_uri",
+            f"s3://{BUCKET}/{PREFIXES['DYNAMODB_JSON']}",
+            "--restore_time",
+            iso(point),
+            "--target_tables",
+            f"orders_json_{number}",
         )
         assert report.ok, report.to_json()
         assert report.tables["orders"].time_travel["effective_point"] == iso(point)
-        assert same_items(scan_all(boto3.client("dynamodb"), f"orders_json_{number}"), state, ("pk", "sk")) == []
+        assert (
+            same_items(scan_all(boto3.client("dynamodb"), f"orders_json_{number}"), state, ("pk", "sk")) == []
+        )
     last = len(boundaries) - 1
     report = restore(
         SparkRunner(spark),
-        "--export_uri", f"s3://{BUCKET}/{PREFIXES['ION']}/",
-        "--restore_time", iso(boundaries[last]),
-        "--target_tables", "orders_ion",
+        "--export_uri",
+        f"s3://{BUCKET}/{PREFIXES['ION']}/",
+        "--restore_time",
+        iso(boundaries[last]),
+        "--target_tables",
+        "orders_ion",
     )
     assert report.ok, report.to_json()
     ddb = boto3.client("dynamodb")

@@ -179,7 +179,9 @@ def _catalogs(args: RestoreArgs, s3: Any, mode: str) -> list[tuple[TableCatalog,
     names = list(args.tables) if args.tables is not None else _backed_up_tables(s3, args)
     until = None
     if mode == RESTORE_TIME:
-        until = parse_export_time(args.restore_time) if args.restore_time else datetime(9999, 1, 1, tzinfo=UTC)
+        until = (
+            parse_export_time(args.restore_time) if args.restore_time else datetime(9999, 1, 1, tzinfo=UTC)
+        )
     return [
         (
             toolkit_catalog(s3, args.backup_bucket, args.exports_prefix, name, fulls_until=until),
