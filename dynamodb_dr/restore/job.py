@@ -148,10 +148,6 @@ def run_restore(
 
 def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: float = 5.0) -> RestoreReport:
     """The stages after the driver's checks, on ``runner``."""
-    if run.args.time_travel:  # a point in time, a rewind or an undo: restore.timetravel's stages
-        from dynamodb_dr.restore.timetravel import run as timetravel
-
-        return timetravel.execute(run, runner, progress_seconds=progress_seconds)
     if not run.live_tables():
         return finalize_stage(run)
     if not validate_stage(run, runner):
@@ -173,10 +169,6 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
     """The backup, the tables, their exports and targets, checked on the driver before anything
     starts. Raises a DynamoDBDRError for a backup or table that does not exist; a table whose export
     or target is not fit fails in the run's report."""
-    if args.time_travel:  # no daily backup: the chain of exports (restore.timetravel)
-        from dynamodb_dr.restore.timetravel import run as timetravel
-
-        return timetravel.check(args, s3=s3, dynamodb=dynamodb)
     report = RestoreReport(
         backup_date=None, requested_date=args.backup_date, environment=args.environment, dry_run=args.dry_run
     )

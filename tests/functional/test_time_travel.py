@@ -13,7 +13,7 @@ import pytest
 
 from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.restore.args import parse_args
-from dynamodb_dr.restore.job import run_restore
+from dynamodb_dr.restore.dispatch import run_restore
 from dynamodb_dr.restore.runner import ThreadRunner
 from dynamodb_dr.restore.timetravel.points import iso
 from tests.support.backups import create_table

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from dynamodb_dr.restore.args import parse_args
-from dynamodb_dr.restore.job import run_restore
+from dynamodb_dr.restore.dispatch import run_restore
 from dynamodb_dr.restore.runner import SparkRunner, ThreadRunner
 from dynamodb_dr.restore.timetravel.points import iso
 from local_aws import clock

@@ -169,7 +169,7 @@ def test_before_any_full_export_and_other_tables_are_refused():
         plan_point(catalog(), T0 - W, allow_gaps=False)
     mixed = catalog()
     mixed.add(export(INCREMENTAL, T0 + 4 * W, T0 + 5 * W, table_id="id-2"))
-    with pytest.raises(ConfigError, match="table id id-2.*deleted and created again"):
+    with pytest.raises(ConfigError, match=r"table id id-2.*deleted and created again"):
         plan_point(mixed, T0 + 5 * W, allow_gaps=False)
     other = catalog()
     other.add(export(INCREMENTAL, T0 + 4 * W, T0 + 5 * W, table="users"))

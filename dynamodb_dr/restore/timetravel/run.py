@@ -327,7 +327,7 @@ def _sources(
     start: int,
     keep: frozenset[str] | None = None,
 ) -> list[SourceFile]:
-    out = []
+    out: list[SourceFile] = []
     for position, export in enumerate(exports, start=start):
         files = read_export(run.s3, export.bucket, export.summary_key).files
         out.extend(
