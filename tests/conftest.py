@@ -33,6 +33,7 @@ SLOW_FILES = {
     "test_batch_writer.py",
     "test_export_backup.py",
     "test_export_monitor.py",
+    "test_export_chain.py",
 }
 """Left out of ``make test-fast`` (``make test`` runs everything)."""
 
