@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import describe, error_code
-from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore import malloc
 from dynamodb_dr.restore.export_reader import spooled
@@ -43,7 +42,7 @@ from dynamodb_dr.restore.timetravel.records import (
     iter_changes,
     to_client,
 )
-from dynamodb_dr.restore.timetravel.tasks import SourceFile
+from dynamodb_dr.restore.timetravel.tasks import SourceFile, shared_client
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
 
 ChangeRow = tuple[str, int, int, bytes, bytes | None, bytes | None]
@@ -53,7 +52,7 @@ ChangeRow = tuple[str, int, int, bytes, bytes | None, bytes | None]
 def read_changes(source: SourceFile) -> list[ChangeRow]:
     """Every change of one incremental data file (windows hold changed keys only: small)."""
     malloc.tune_for_streaming()
-    s3 = make_client("s3")
+    s3 = shared_client("s3")
     rows: list[ChangeRow] = []
     with spooled(
         s3, source.bucket, source.data_file, source.export_arn, verified_etag=source.verified_etag
@@ -181,7 +180,7 @@ def _units(raw: bytes | None) -> int:
 
 def apply_actions(settings: RewindSettings, actions: Sequence[Action]) -> RewindResult:
     """Each action: read, compare, write conditionally (see the module docstring)."""
-    dynamodb = make_client("dynamodb")
+    dynamodb = shared_client("dynamodb")
     limiter = (
         AdaptiveRateLimiter(settings.write_rate, burst_seconds=BURST_SECONDS)
         if settings.write_rate is not None and not settings.dry_run
