@@ -228,3 +228,33 @@ def test_canonical_values_compare_types_exactly():
     assert canonical_item({"l": {"L": [{"N": "1"}]}}) != canonical_item({"l": {"L": [{"S": "1"}]}})
     big = "12345678901234567890123456789012345678"
     assert canonical_key({"pk": {"N": big}}, ("pk",)) != canonical_key({"pk": {"N": big[:-1] + "9"}}, ("pk",))
+
+
+def test_a_chain_restart_is_taken_from_its_new_full_export():
+    """The table recreated (new tableId): the export side restarts the chain from a new full export
+    under the same prefix; a point after it reads the new chain only, a point before it the old one."""
+    c = catalog()
+    c.add(export(FULL, T0 + 5 * W, table_id="id-2"))
+    for i in range(5, 7):
+        c.add(export(INCREMENTAL, T0 + i * W, T0 + (i + 1) * W, table_id="id-2"))
+    new = plan_point(c, T0 + 7 * W, allow_gaps=False)
+    assert (new.full.table_id, [w.start for w in new.windows]) == ("id-2", [T0 + 5 * W, T0 + 6 * W])
+    old = plan_point(c, T0 + 3 * W, allow_gaps=False)
+    assert (old.full.table_id, len(old.windows)) == ("id-1", 3)
+
+
+def test_ion_incremental_lines_parse_like_json_ones():
+    from local_aws.ion_export import ion_line
+
+    text = (
+        b'{"Metadata":{"WriteTimestampMicros":{"N":"1700000000123456"}},"Keys":{"pk":{"S":"a"}},'
+        b'"NewImage":{"pk":{"S":"a"},"n":{"N":"1.50"},"b":{"B":"AAE="},"ss":{"SS":["x"]}},'
+        b'"OldImage":{"pk":{"S":"a"},"l":{"L":[{"NULL":true}]}}}'
+    )
+    ion, plain = parse_change(ion_line(text).strip(), ("pk",)), parse_change(text, ("pk",))
+    assert ion.micros == plain.micros == 1700000000123456
+    import json
+
+    for a, b in ((ion.new_image, plain.new_image), (ion.old_image, plain.old_image)):
+        assert canonical_item(json.loads(a)) == canonical_item(json.loads(b))
+    assert json.loads(ion.new_image)["n"] == {"N": "1.50"}  # the digits kept

@@ -236,8 +236,12 @@ def apply_actions(settings: RewindSettings, actions: Sequence[Action]) -> Rewind
                 if error_code(exc) == "ConditionalCheckFailedException":
                     conflict(action, "changed while the rewind ran (its conditional write was refused)")
                     continue
+                if error_code(exc) == "ValidationException":  # this key only (e.g. a 4 KB expression)
+                    out.failed += 1
+                    out.errors.append(f"{_key_text(action)}: {describe(exc)}")
+                    continue
                 raise
-        except (ClientError, ExportDataError) as exc:
+        except (ClientError, ExportDataError) as exc:  # the table or the service: stop, count the rest
             out.failed += len(actions) - number
             out.errors.append(
                 f"{_key_text(action)}: {describe(exc) if isinstance(exc, ClientError) else exc}"

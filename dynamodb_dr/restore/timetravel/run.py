@@ -354,6 +354,15 @@ def _validate(runner: StageRunner, table: TravelTable, sources: list[SourceFile]
     table.result.items_read = sum(c.items for c in checks)
     table.result.bytes = sum(c.bytes for c in checks)
     bad = [c for c in checks if not c.ok]
+    logger.info(
+        "time travel: data files checked",
+        extra={
+            "table": table.source,
+            "files": len(checks),
+            "lines": table.result.items_read,
+            "failed": len(bad),
+        },
+    )
     if bad:
         for check in bad[:5]:
             table.result.fail(check.error or f"data file {check.key} failed its checks")
@@ -452,6 +461,10 @@ def _restore_to_point(run: TimeTravelRun, runner: StageRunner, table: TravelTabl
     )
     puts = sum(a.puts for a in applied)
     deletes = sum(a.deletes for a in applied)
+    logger.info(
+        "time travel: chain merged and applied",
+        extra={"table": table.source, "target_table": table.target, "puts": puts, "deletes": deletes},
+    )
     summary.update(
         puts=puts,
         deletes=deletes,
@@ -593,6 +606,10 @@ def _rewind(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None
     budget = _budget(run, table, ())
     slots = runner.task_slots()
     chunks = rewind.chunk(actions, slots)
+    logger.info(
+        "time travel: changed keys to put back",
+        extra={"table": table.source, "changed_keys": len(actions), "tasks": len(chunks)},
+    )
     settings = rewind.RewindSettings(
         table=table.target,
         key_names=table.key_names,
