@@ -258,3 +258,21 @@ def test_ion_incremental_lines_parse_like_json_ones():
     for a, b in ((ion.new_image, plain.new_image), (ion.old_image, plain.old_image)):
         assert canonical_item(json.loads(a)) == canonical_item(json.loads(b))
     assert json.loads(ion.new_image)["n"] == {"N": "1.50"}  # the digits kept
+
+
+def test_lines_parse_without_msgspec_too():
+    """A Glue job built without its wheels has no msgspec: the json fallback gives the same changes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['msgspec'] = None\n"
+        "from dynamodb_dr.restore.timetravel.records import parse_change\n"
+        "c = parse_change(b'{\"Metadata\":{\"WriteTimestampMicros\":{\"N\":\"5\"}},\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"a\"}}}', ('pk',))\n"
+        "assert (c.micros, c.old_image) == (5, None) and c.new_image == b'{\"pk\": {\"S\": \"a\"}}', c\n"
+        "try:\n    parse_change(b'{\"Item\":{}}', ('pk',))\nexcept ValueError as e:\n    print('refused', e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused is not an incremental export line" in done.stdout

@@ -28,22 +28,52 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from dynamodb_dr.errors import ExportDataError
 from dynamodb_dr.restore.export_reader import ION_LINE_PREFIX, MAX_LINE_BYTES, DataFile, count_mismatch
 
 _NUMBERS = decimal.Context(prec=60)
 
 
-class _Change(msgspec.Struct, forbid_unknown_fields=True):
-    Keys: dict[str, dict[str, Any]]
-    Metadata: dict[str, Any]
-    NewImage: msgspec.Raw = msgspec.Raw(b"")
-    OldImage: msgspec.Raw = msgspec.Raw(b"")
+_FIELDS = frozenset({"Keys", "Metadata", "NewImage", "OldImage"})
 
+try:  # the fast path: images kept as their raw bytes (``item_rules`` has the same fallback)
+    import msgspec
 
-_DECODE_CHANGE = msgspec.json.Decoder(_Change)
+    class _Change(msgspec.Struct, forbid_unknown_fields=True):
+        Keys: dict[str, dict[str, Any]]
+        Metadata: dict[str, Any]
+        NewImage: msgspec.Raw = msgspec.Raw(b"")
+        OldImage: msgspec.Raw = msgspec.Raw(b"")
+
+    _DECODE_CHANGE = msgspec.json.Decoder(_Change)
+
+    def _decode(line: bytes) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+        try:
+            change = _DECODE_CHANGE.decode(line)
+        except msgspec.DecodeError as exc:
+            raise ValueError(str(exc)) from None
+        return change.Keys, change.Metadata, bytes(change.NewImage), bytes(change.OldImage)
+
+except (
+    ImportError
+):  # pragma: no cover - exercised where msgspec is not installed (a Glue job without its wheels)
+
+    def _decode(line: bytes) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+        record = json.loads(line)
+        if (
+            not isinstance(record, dict)
+            or not set(record) <= _FIELDS
+            or not {"Keys", "Metadata"} <= set(record)
+        ):
+            raise ValueError("unexpected or missing fields")
+        if not isinstance(record["Keys"], dict) or not isinstance(record["Metadata"], dict):
+            raise ValueError("Keys and Metadata must be objects")
+
+        def raw(name: str) -> bytes:
+            value = record.get(name)
+            return b"" if value is None and name not in record else json.dumps(value).encode("utf-8")
+
+        return record["Keys"], record["Metadata"], raw("NewImage"), raw("OldImage")
 
 
 @dataclass(frozen=True)
@@ -75,18 +105,18 @@ def parse_change(line: bytes, key_names: tuple[str, ...]) -> Change:
 
         line = ion_lines.json_line(line)
     try:
-        change = _DECODE_CHANGE.decode(line)
-    except msgspec.DecodeError as exc:
+        keys_of, metadata, new_raw, old_raw = _decode(line)
+    except ValueError as exc:
         raise ValueError(
             f'is not an incremental export line {{"Metadata":…,"Keys":…,"NewImage":…,"OldImage":…}} ({exc})'
         ) from None
     for name in key_names:
-        value = change.Keys.get(name)
+        value = keys_of.get(name)
         if not isinstance(value, dict) or len(value) != 1 or not isinstance(next(iter(value.values())), str):
             raise ValueError(
                 f"has no key attribute {name!r} in its Keys (the table's key: {', '.join(key_names)})"
             )
-    stamp = change.Metadata.get("WriteTimestampMicros")
+    stamp = metadata.get("WriteTimestampMicros")
     try:
         micros = int(stamp["N"]) if isinstance(stamp, dict) else -1
     except (KeyError, ValueError):
@@ -94,15 +124,14 @@ def parse_change(line: bytes, key_names: tuple[str, ...]) -> Change:
     if micros < 0:
         raise ValueError("has no Metadata.WriteTimestampMicros number")
     images = []
-    for raw in (change.NewImage, change.OldImage):
-        body = bytes(raw)
+    for body in (new_raw, old_raw):
         if body and not body.lstrip().startswith(b"{"):
             if body.strip() == b"null":
                 body = b""
             else:
                 raise ValueError("has an image that is not a map of attributes")
         images.append(body or None)
-    keys = json.dumps(change.Keys, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    keys = json.dumps(keys_of, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return Change(keys=keys, micros=micros, new_image=images[0], old_image=images[1])
 
 
