@@ -268,9 +268,9 @@ def test_lines_parse_without_msgspec_too():
     code = (
         "import sys; sys.modules['msgspec'] = None\n"
         "from dynamodb_dr.restore.timetravel.records import parse_change\n"
-        "c = parse_change(b'{\"Metadata\":{\"WriteTimestampMicros\":{\"N\":\"5\"}},\"Keys\":{\"pk\":{\"S\":\"a\"}},"
-        "\"NewImage\":{\"pk\":{\"S\":\"a\"}}}', ('pk',))\n"
-        "assert (c.micros, c.old_image) == (5, None) and c.new_image == b'{\"pk\": {\"S\": \"a\"}}', c\n"
+        'c = parse_change(b\'{"Metadata":{"WriteTimestampMicros":{"N":"5"}},"Keys":{"pk":{"S":"a"}},'
+        '"NewImage":{"pk":{"S":"a"}}}\', (\'pk\',))\n'
+        'assert (c.micros, c.old_image) == (5, None) and c.new_image == b\'{"pk": {"S": "a"}}\', c\n'
         "try:\n    parse_change(b'{\"Item\":{}}', ('pk',))\nexcept ValueError as e:\n    print('refused', e)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
