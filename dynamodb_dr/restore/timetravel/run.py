@@ -461,6 +461,7 @@ def _restore_to_point(run: TimeTravelRun, runner: StageRunner, table: TravelTabl
     )
     puts = sum(a.puts for a in applied)
     deletes = sum(a.deletes for a in applied)
+    result.items_in_export = puts + deletes  # the merged states to apply (items_read: the lines read)
     logger.info(
         "time travel: chain merged and applied",
         extra={"table": table.source, "target_table": table.target, "puts": puts, "deletes": deletes},
@@ -622,6 +623,7 @@ def _rewind(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None
         chunks, functools.partial(rewind.apply_actions, settings), f"rewind-{table.source}"
     )
     total = rewind.RewindResult.combine(outcomes)
+    result.items_in_export = len(actions)  # the changed keys (items_read: the windows' lines)
     summary.update(
         changed_keys=len(actions),
         puts=total.puts,
