@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,6 +158,25 @@ def test_chain_from_the_daily_backup_catches_up_and_records_every_window(clients
     assert 0 < min(_metric(cloudwatch, "ChainLagSeconds", stat="Minimum")) < WINDOW
     assert _metric(cloudwatch, "ChainRestarted") == [0.0]
     assert _restart_logs(caplog) == []
+
+
+def test_the_export_monitor_marks_windows_complete_between_chain_runs(clients):
+    ddb, s3, _ = clients
+    ddb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    assert full_backup(_ENV, "2026-12-01")["backup_status"] == "COMPLETE"
+    export_layout.configure(delay_seconds=0.3)
+    clock.advance(2 * WINDOW)
+    assert run_chain(_ENV)["body"]["windows_started"] == 2
+    assert [w.status for w in chain_of(s3, BUCKET, TABLE).windows] == ["IN_PROGRESS"] * 2
+    time.sleep(0.8)
+    monitored = invoke("export_monitor", _ENV, {"source": "aws.events", "time": "2026-12-03T01:00:00Z"})
+    assert monitored["body"]["chains"][TABLE]["windows_completed"] == 2
+    chain = chain_of(s3, BUCKET, TABLE)
+    assert [w.status for w in chain.windows] == ["COMPLETED"] * 2
+    assert monitored["body"]["chains"][TABLE]["covered_until"] == chain.windows[-1].end
+    assert all(w.manifest_summary_key and w.item_count is not None for w in chain.windows)
 
 
 def test_build_chain_helper_gives_boundaries_and_states(clients):
