@@ -370,3 +370,24 @@ def test_chain_lambda_without_minutes_fails_naming_the_variable(aws, caplog):
     ):
         invoke("export_chain", env)
     assert any(r.name == SERVICE and r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_ion_chain_writes_ion_windows_in_the_shared_folder(clients):
+    ddb, s3, _ = clients
+    env = chain_env(BUCKET, [TABLE], export_format="ION", view="NEW_IMAGE")
+    ddb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    run_chain(env)  # no daily backup: the chain starts from its own (ION) full export
+    _put(ddb, "seed0", 42)
+    clock.advance(WINDOW)
+    run_chain(env)
+    chain = follow_until_complete(env, s3, BUCKET, TABLE)
+    assert chain.export_format == "ION" and chain.export_view_type == "NEW_IMAGE"
+    (window,) = chain.windows
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=window.manifest_summary_key)["Body"].read())
+    assert (summary["outputFormat"], summary["outputView"]) == ("ION", "NEW_IMAGE")
+    files = s3.get_object(Bucket=BUCKET, Key=summary["manifestFilesS3Key"])["Body"].read().decode()
+    keys = [json.loads(line)["dataFileS3Key"] for line in files.splitlines()]
+    assert keys and all(k.startswith(f"{PREFIX}/AWSDynamoDB/data/") and k.endswith(".ion.gz") for k in keys)
+    assert window.item_count == 1
