@@ -7,7 +7,9 @@ records each write wherever moto computes the old and new item for its stream
 (``stream_shard.add(old, new)``): ``Table.put_item`` (PutItem, BatchWriteItem puts, transaction puts,
 and UpdateItem's creation of a missing item), ``Table.delete_item`` (DeleteItem, batch and
 transaction deletes) and ``DynamoDBBackend.update_item`` (UpdateItem, transaction updates) —
-whether or not the table has a stream. A write that fails (a condition, a validation, a cancelled
+whether or not the table has a stream — but only while the table has PITR enabled, as AWS keeps
+changes only then (and exports need PITR): a table loaded without PITR, like the benchmarks' restore
+targets, costs no memory and no time here. A write that fails (a condition, a validation, a cancelled
 transaction) records nothing: a transaction's writes are kept aside and recorded only when it commits.
 The local endpoint has no TTL deletions, so none are recorded.
 
@@ -150,9 +152,16 @@ def _append(table: Any, old: Image | None, new: Image | None) -> None:
         table_writes.append(Write(stamp, keys, old, new))
 
 
+def _recording(table: Any) -> bool:
+    """Whether writes to ``table`` are recorded now: PITR enabled, and not inside UpdateItem's own
+    put of a missing item (UpdateItem records the whole change itself)."""
+    if getattr(_local, "suppress", 0) or table is None:
+        return False
+    pitr = table.continuous_backups.get("PointInTimeRecoveryDescription") or {}
+    return bool(pitr.get("PointInTimeRecoveryStatus") == "ENABLED")
+
+
 def _record(table: Any, old: Image | None, new: Image | None) -> None:
-    if getattr(_local, "suppress", 0):
-        return
     pending = getattr(_local, "pending", None)
     if pending is not None:
         pending.append((table, old, new))
@@ -205,6 +214,8 @@ def install() -> None:
 
     @functools.wraps(original_put)
     def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if not _recording(self):
+            return original_put(self, item_attrs, *args, **kwargs)
         old = _current(self, item_attrs)
         item = original_put(self, item_attrs, *args, **kwargs)
         _record(self, old, image(item))
@@ -213,14 +224,16 @@ def install() -> None:
     @functools.wraps(original_delete)
     def delete_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         item = original_delete(self, *args, **kwargs)
-        if item is not None:
+        if item is not None and _recording(self):
             _record(self, image(item), None)
         return item
 
     @functools.wraps(original_update)
     def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         table = self.tables.get(table_name)
-        old = _current(table, key) if table is not None else None
+        if not _recording(table):
+            return original_update(self, table_name, key, *args, **kwargs)
+        old = _current(table, key)
         _local.suppress = getattr(_local, "suppress", 0) + 1  # UpdateItem's own put of a new item
         try:
             item = original_update(self, table_name, key, *args, **kwargs)

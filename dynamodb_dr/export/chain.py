@@ -196,6 +196,30 @@ def note_outcome(chain: Chain, export: ChainExport, run: ChainRun, log: Any) -> 
         )  # fmt: skip
 
 
+def follow_chain(
+    dynamodb: Any, s3: Any, settings: BackupSettings, table_name: str, *, log: Any = None
+) -> ChainRun | None:
+    """The export monitor's part: record what became of the chain's running exports (DescribeExport),
+    nothing else (no checks, no new exports: the chain Lambda's run does those). None when the
+    table has no chain yet. A chain changed meanwhile is left for the next look."""
+    log = log or logger
+    stored = read_chain(s3, settings.backup_bucket, settings.incremental_prefix(table_name))
+    if stored is None:
+        return None
+    chain, run = stored.chain, ChainRun(table_name=table_name, chain_id=stored.chain.chain_id)
+    if any(e.status == IN_PROGRESS for e in (chain.base, *chain.windows)):
+        follow_exports(dynamodb, chain, run, log)
+        try:
+            write_chain(s3, chain, etag=stored.etag)
+        except ConcurrentUpdateError:
+            log.info(
+                "chain changed while it was followed; the next look records it",
+                extra={"table_name": table_name},
+            )
+    run.covered_until = chain.covered_until()
+    return run
+
+
 # --- where a chain starts ------------------------------------------------------------------------
 
 
@@ -436,12 +460,30 @@ def _lag(chain: Chain, state: TableState) -> float:
     return max(0.0, (reference - parse_time(covered)).total_seconds())
 
 
+CHAIN_WRITE_ATTEMPTS = 3
+
+
 def advance_table(
     dynamodb: Any, s3: Any, settings: BackupSettings, table_name: str, *, log: Any = None
 ) -> ChainRun:
     """One run of one table's chain (follow, check, restart if broken, start windows, record).
-    Never raises an AWS error: it is recorded in the returned ``ChainRun`` (status ERROR)."""
+    Never raises an AWS error: it is recorded in the returned ``ChainRun`` (status ERROR).
+
+    When chain.json changed meanwhile (the export monitor followed the chain), the run is done again
+    from the new version: every export it starts carries the same ClientToken the second time, so
+    DynamoDB answers with the export already started instead of a new one."""
     log = log or logger
+    for attempt in range(CHAIN_WRITE_ATTEMPTS):
+        last = attempt == CHAIN_WRITE_ATTEMPTS - 1
+        run = _advance_table_once(dynamodb, s3, settings, table_name, log=log, last_attempt=last)
+        if run is not None:
+            return run
+    raise AssertionError("unreachable")
+
+
+def _advance_table_once(
+    dynamodb: Any, s3: Any, settings: BackupSettings, table_name: str, *, log: Any, last_attempt: bool
+) -> ChainRun | None:
     run = ChainRun(table_name=table_name)
     prefix = settings.incremental_prefix(table_name)
     try:
@@ -508,7 +550,12 @@ def advance_table(
             chain.export_view_type = settings.incremental_export_view
             chain.export_format = settings.export_format
             start_windows(dynamodb, settings, chain, state, run, log)
-        write_chain(s3, chain, etag=stored.etag if stored else None)
+        try:
+            write_chain(s3, chain, etag=stored.etag if stored else None)
+        except ConcurrentUpdateError:
+            if not last_attempt:
+                return None
+            raise
     except ClientError as exc:
         code = error_code(exc)
         run.status = RUN_ERROR

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,6 +158,25 @@ def test_chain_from_the_daily_backup_catches_up_and_records_every_window(clients
     assert 0 < min(_metric(cloudwatch, "ChainLagSeconds", stat="Minimum")) < WINDOW
     assert _metric(cloudwatch, "ChainRestarted") == [0.0]
     assert _restart_logs(caplog) == []
+
+
+def test_the_export_monitor_marks_windows_complete_between_chain_runs(clients):
+    ddb, s3, _ = clients
+    ddb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    assert full_backup(_ENV, "2026-12-01")["backup_status"] == "COMPLETE"
+    export_layout.configure(delay_seconds=0.3)
+    clock.advance(2 * WINDOW)
+    assert run_chain(_ENV)["body"]["windows_started"] == 2
+    assert [w.status for w in chain_of(s3, BUCKET, TABLE).windows] == ["IN_PROGRESS"] * 2
+    time.sleep(0.8)
+    monitored = invoke("export_monitor", _ENV, {"source": "aws.events", "time": "2026-12-03T01:00:00Z"})
+    assert monitored["body"]["chains"][TABLE]["windows_completed"] == 2
+    chain = chain_of(s3, BUCKET, TABLE)
+    assert [w.status for w in chain.windows] == ["COMPLETED"] * 2
+    assert monitored["body"]["chains"][TABLE]["covered_until"] == chain.windows[-1].end
+    assert all(w.manifest_summary_key and w.item_count is not None for w in chain.windows)
 
 
 def test_build_chain_helper_gives_boundaries_and_states(clients):
@@ -350,3 +370,24 @@ def test_chain_lambda_without_minutes_fails_naming_the_variable(aws, caplog):
     ):
         invoke("export_chain", env)
     assert any(r.name == SERVICE and r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_ion_chain_writes_ion_windows_in_the_shared_folder(clients):
+    ddb, s3, _ = clients
+    env = chain_env(BUCKET, [TABLE], export_format="ION", view="NEW_IMAGE")
+    ddb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    run_chain(env)  # no daily backup: the chain starts from its own (ION) full export
+    _put(ddb, "seed0", 42)
+    clock.advance(WINDOW)
+    run_chain(env)
+    chain = follow_until_complete(env, s3, BUCKET, TABLE)
+    assert chain.export_format == "ION" and chain.export_view_type == "NEW_IMAGE"
+    (window,) = chain.windows
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=window.manifest_summary_key)["Body"].read())
+    assert (summary["outputFormat"], summary["outputView"]) == ("ION", "NEW_IMAGE")
+    files = s3.get_object(Bucket=BUCKET, Key=summary["manifestFilesS3Key"])["Body"].read().decode()
+    keys = [json.loads(line)["dataFileS3Key"] for line in files.splitlines()]
+    assert keys and all(k.startswith(f"{PREFIX}/AWSDynamoDB/data/") and k.endswith(".ion.gz") for k in keys)
+    assert window.item_count == 1
