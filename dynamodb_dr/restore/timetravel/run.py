@@ -121,7 +121,7 @@ def _now(catalog: TableCatalog) -> datetime:
 # --- check (driver only, before Spark) ---------------------------------------------------------------
 
 
-def check(args: RestoreArgs, *, s3: Any, dynamodb: Any, now: datetime | None = None) -> TimeTravelRun:
+def check(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> TimeTravelRun:
     """Plan every table's chain and check its target. Raises a ConfigError (bad input, nothing
     started) for a time no chain reaches, a gap, another table's exports, a missing key schema."""
     mode, asked = _mode(args)
@@ -130,6 +130,13 @@ def check(args: RestoreArgs, *, s3: Any, dynamodb: Any, now: datetime | None = N
     )
     check_transport(dynamodb)
     tables = _catalogs(args, s3, mode)
+    targets_named = [target for _, target in tables]
+    clashes = sorted({t for t in targets_named if targets_named.count(t) > 1})
+    if clashes:
+        raise ConfigError(
+            f"more than one source table would be restored into {', '.join(clashes)}; give each source its own "
+            "target with --target_tables"
+        )
     run = TimeTravelRun(
         args=args,
         manifest=BackupManifest(
