@@ -369,3 +369,33 @@ def test_bad_points_exit_2_before_spark(clients, capsys):
         out = json.loads(capsys.readouterr().out)
         assert code == 2, out
         assert message in out["errors"][0], out
+
+
+def test_the_conditional_write_pins_every_attribute_of_the_exported_state(clients):
+    """What catches a write racing a rewind: the condition holds while every attribute of the
+    exported state is as exported (sets, maps, lists, binaries, 38-digit numbers), and fails once one
+    of them changed or went; for an absent item, once one exists. (An attribute only added by the
+    racing write is not in the condition; the GetItem just before compares whole items.)"""
+    from dynamodb_dr.restore.timetravel.rewind import pin
+    from tests.support.handlaid import export_item
+
+    ddb, _ = clients
+    create_table(ddb, "pinned", KEYS, ATTRS)
+    exported = item("p", v={"N": "0"})
+    ddb.put_item(TableName="pinned", Item=exported)
+    condition = pin(json.dumps(export_item(exported)).encode(), ("pk", "sk"))
+    ddb.put_item(TableName="pinned", Item=exported, **condition)  # still as exported: written
+    for racing in (
+        item("p", v={"N": "1"}),
+        {**exported, "ss": {"SS": ["a", "b", "ü"]}},
+        {**exported, "bs": {"BS": [b"\x00"]}},
+        {**exported, "m": {"M": {"inner": {"N": "12345678901234567890123456789012345679"}}}},
+        {k: v for k, v in exported.items() if k != "l"},
+    ):
+        ddb.put_item(TableName="pinned", Item=racing)  # a write lands between the read and the rewind
+        with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+            ddb.put_item(TableName="pinned", Item=item("p"), **condition)
+        ddb.put_item(TableName="pinned", Item=exported)
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName="pinned", Item=item("p"), **pin(None, ("pk", "sk")))
+    ddb.put_item(TableName="pinned", Item=item("q"), **pin(None, ("pk", "sk")))

@@ -13,7 +13,8 @@ Then each key (``apply_actions``): a strongly consistent GetItem, compared exact
 ``expected`` (sets as sets, numbers normalized, binaries as bytes); equal, a conditional PutItem of
 ``before`` (or DeleteItem when it did not exist) whose ``ConditionExpression`` pins every attribute
 of ``expected`` (or ``attribute_not_exists`` of the key when it is absent), so a write racing the
-rewind is caught too. A live item that differs is a conflict: reported with its key, never
+rewind is caught too (all but a write that only adds an attribute between the read and the write:
+DynamoDB has no condition for "no other attribute"). A live item that differs is a conflict: reported with its key, never
 overwritten. A live item already equal to ``before`` is unchanged. Reads and writes follow the
 changed keys, never the table's size.
 """
