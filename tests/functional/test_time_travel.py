@@ -278,6 +278,10 @@ def test_export_uri_restores_a_hand_laid_export_in_aws_layout(clients):
     assert latest.ok, latest.to_json()
     assert latest.tables["ttable"].time_travel["effective_point"] == iso(chain.boundaries[4])
     assert same_items(scan_all(ddb, "ttable_copy"), chain.states[4], ("pk", "sk")) == []
+    paired = restore("--export_uri", f"s3://{BUCKET}/console/ttable", "--target_tables", "ttable:ttable_copy")
+    assert paired.ok and paired.tables["ttable"].target_table == "ttable_copy"
+    with pytest.raises(ConfigError, match=r"the exports under .* are of ttable"):
+        restore("--export_uri", f"s3://{BUCKET}/console/ttable", "--target_tables", "users:ttable_copy")
     with pytest.raises(ConfigError, match="carry no key schema; give it with --key_schema"):
         restore(
             "--export_uri",

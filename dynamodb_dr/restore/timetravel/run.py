@@ -182,7 +182,13 @@ def check(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> TimeTravelRun:
 def _catalogs(args: RestoreArgs, s3: Any, mode: str) -> list[tuple[TableCatalog, str]]:
     if args.export_uri:
         catalog = uri_catalog(s3, args.export_uri)
-        return [(catalog, args.export_target or catalog.table)]
+        unknown = [source for source, _ in args.target_tables if source != catalog.table]
+        if unknown:
+            raise ConfigError(
+                f"--target_tables maps {', '.join(unknown)}, but the exports under {args.export_uri} are of "
+                f"{catalog.table}; give --target_tables {catalog.table}:TARGET, or just --target_tables TARGET"
+            )
+        return [(catalog, args.export_target or args.target_for(catalog.table))]
     names = list(args.tables) if args.tables is not None else _backed_up_tables(s3, args)
     until = None
     if mode == RESTORE_TIME:
