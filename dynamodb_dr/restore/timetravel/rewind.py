@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -179,8 +180,16 @@ def _units(raw: bytes | None) -> int:
     return 1 if not parsed else max(1, -(-item_size(parsed) // 1024))
 
 
-def apply_actions(settings: RewindSettings, actions: Sequence[Action]) -> RewindResult:
-    """Each action: read, compare, write conditionally (see the module docstring)."""
+def apply_actions(settings: RewindSettings, actions: Sequence[Action], counts: Any = None) -> RewindResult:
+    """Each action: read, compare, write conditionally (see the module docstring). ``counts`` (the
+    runner's progress counter) gets ``{table: [1, keys]}`` when the list is done."""
+    result = _apply_actions(settings, actions)
+    if counts is not None:
+        counts.add({settings.table: [1, len(actions)]})
+    return result
+
+
+def _apply_actions(settings: RewindSettings, actions: Sequence[Action]) -> RewindResult:
     dynamodb = shared_client("dynamodb")
     limiter = (
         AdaptiveRateLimiter(settings.write_rate, burst_seconds=BURST_SECONDS)

@@ -40,6 +40,7 @@ from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.export_reader import read_export
 from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.restore.job import RestoreRun
+from dynamodb_dr.restore.progress import ProgressLog, TableTotals
 from dynamodb_dr.restore.report import FAILED, SUCCEEDED, VALIDATED, RestoreReport, TableResult, store_report
 from dynamodb_dr.restore.runner import SparkRunner, StageRunner
 from dynamodb_dr.restore.timetravel import rewind
@@ -321,7 +322,7 @@ def execute(run: RestoreRun, runner: StageRunner, *, progress_seconds: float = 5
             if run.mode == RESTORE_TIME:
                 _restore_to_point(run, runner, table)
             else:
-                _rewind(run, runner, table)
+                _rewind(run, runner, table, progress_seconds)
         except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(describe(exc) if isinstance(exc, ClientError) else str(exc))
         except Exception as exc:  # Spark itself failed: the table may be partly written
@@ -590,7 +591,9 @@ def _remove(settings: extras.DeleteSettings, dry_run: bool, keys: Any) -> extras
 # --- rewind / undo -----------------------------------------------------------------------------------
 
 
-def _rewind(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None:
+def _rewind(
+    run: TimeTravelRun, runner: StageRunner, table: TravelTable, progress_seconds: float = 5.0
+) -> None:
     plan = table.range
     assert plan is not None
     result = table.result
@@ -632,9 +635,12 @@ def _rewind(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None
     )
     result.write_rate_budget = round(budget, 3)
     result.write_tasks = len(chunks)
-    outcomes: list[rewind.RewindResult] = runner.run(
-        chunks, functools.partial(rewind.apply_actions, settings), f"rewind-{table.source}"
-    )
+    counts = runner.counter()
+    totals = [TableTotals(table.source, table.target, files_total=len(chunks), items_total=len(actions))]
+    with ProgressLog(counts, totals, progress_seconds):  # "restore progress" lines: keys done of the changed
+        outcomes: list[rewind.RewindResult] = runner.run(
+            chunks, functools.partial(rewind.apply_actions, settings, counts=counts), f"rewind-{table.source}"
+        )
     total = rewind.RewindResult.combine(outcomes)
     result.items_in_export = len(actions)  # the changed keys (items_read: the windows' lines)
     summary.update(
