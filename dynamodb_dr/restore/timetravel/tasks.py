@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.clients import client_config, make_client
-from dynamodb_dr.errors import DynamoDBDRError, ExportDataError
+from dynamodb_dr.errors import DynamoDBDRError, ExportDataError, WriteError
 from dynamodb_dr.restore import malloc
 from dynamodb_dr.restore.export_reader import DataFile, iter_batches, spooled, validate_data_file
 from dynamodb_dr.restore.item_rules import ItemRules, item_size, key_values, line_problem
@@ -235,7 +235,10 @@ def apply_states(settings: ApplySettings, states: Iterable[tuple[str, State]]) -
                 limiter.acquire(len(pending_deletes))
             delete_keys(dynamodb, settings.table, pending_deletes, deadline)
     except Exception as exc:  # counted and reported: the table fails, a second run applies the rest
-        left = sum(1 for _ in iterator) + len(pending_puts) + len(pending_deletes)
+        left = sum(1 for _ in iterator) + len(pending_deletes)
+        # A batch the writer gave up on says how many of its items were not written; otherwise the
+        # puts not yet handed to it are the ones left.
+        left += exc.failed_items if isinstance(exc, WriteError) and exc.failed_items else len(pending_puts)
         if pipeline is not None:
             pipeline.close()
         return Applied(puts, deletes, units, left, _error(exc))
