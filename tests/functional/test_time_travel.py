@@ -403,3 +403,50 @@ def test_the_conditional_write_pins_every_attribute_of_the_exported_state(client
     with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
         ddb.put_item(TableName="pinned", Item=item("p"), **pin(None, ("pk", "sk")))
     ddb.put_item(TableName="pinned", Item=item("q"), **pin(None, ("pk", "sk")))
+
+
+def test_a_line_the_target_would_refuse_or_a_damaged_file_fails_the_table_before_any_write(clients):
+    """The windows' lines go through the full export's checks: MD5 of every data file, and each
+    NewImage against the target's key and index rules (here a GSI on ``v`` as S, the chain's ``v``
+    is N)."""
+    ddb, s3 = clients
+    chain = history(ddb, s3)
+    create_table(
+        ddb,
+        "strict",
+        KEYS,
+        [*ATTRS, {"AttributeName": "v", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-v",
+                "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    report = restore(
+        "--restore_time", iso(chain.boundaries[4]), "--tables", "ttable", "--target_tables", "ttable:strict"
+    )
+    result = report.tables["ttable"]
+    assert result.failed and "index by-v key attribute 'v' is of type N" in " ".join(result.errors)
+    assert scan_all(ddb, "strict") == [] and result.target_state == "untouched"
+    # A window's data file changed after the export: its MD5 no longer matches, nothing is written.
+    data = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/incremental/ttable/AWSDynamoDB/data/")[
+            "Contents"
+        ]
+    ]
+    s3.put_object(Bucket=BUCKET, Key=data[0], Body=b"\x1f\x8b tampered")
+    report = restore(
+        "--restore_time",
+        iso(chain.boundaries[4]),
+        "--tables",
+        "ttable",
+        "--target_tables",
+        "ttable:tt_tampered",
+        "--create_missing_tables",
+        "true",
+    )
+    assert not report.ok and "does not match md5Checksum" in " ".join(report.tables["ttable"].errors)
+    assert "tt_tampered" not in ddb.list_tables()["TableNames"]
