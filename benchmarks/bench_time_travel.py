@@ -252,11 +252,37 @@ def report(points: list[Result], rewinds: list[RewindRun]) -> str:
     return "\n".join(lines)
 
 
+def line_parse(lines: int = 20_000) -> str:
+    """CPU per incremental line through ``parse_change``: DYNAMODB_JSON and ION (issue 15), an
+    update line (NewImage + OldImage) of ~1.4 KB of JSON."""
+    import json
+    import time
+
+    from dynamodb_dr.restore.timetravel.records import parse_change
+    from local_aws.ion_export import ion_line
+
+    record = {
+        "Metadata": {"WriteTimestampMicros": {"N": "1764720000000000"}},
+        "Keys": export_item(_key(1)),
+        "NewImage": export_item(_item(1, 2)),
+        "OldImage": export_item(_item(1, 1)),
+    }
+    json_line = json.dumps(record, separators=(",", ":")).encode()
+    rows = []
+    for name, line in (("DYNAMODB_JSON", json_line), ("ION", ion_line(json_line).strip())):
+        started = time.process_time()
+        for _ in range(lines):
+            parse_change(line, ("pk",))
+        per = (time.process_time() - started) / lines * 1e6
+        rows.append(f"| {name} | {len(line):,} | {per:.1f} |")
+    return "\n".join(["| format | line bytes | CPU-µs per line |", "|---|---:|---:|", *rows])
+
+
 def run(items: int, windows: int, changes: int, rewind_tables: list[int], changed_keys: int) -> str:
     with local_endpoint():
         points = point_restore(items, windows, changes)
         rewinds = [rewind(size, changed_keys, f"bench_rewind_{size}") for size in rewind_tables]
-    return report(points, rewinds)
+    return report(points, rewinds) + "\n\n" + line_parse()
 
 
 def main(argv: list[str] | None = None) -> int:
