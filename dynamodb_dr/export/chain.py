@@ -454,6 +454,61 @@ def start_windows(
 # --- one table, all tables -------------------------------------------------------------------------
 
 
+def check_chain(
+    dynamodb: Any, settings: BackupSettings, chain: Chain, state: TableState, run: ChainRun, log: Any
+) -> Chain:
+    """The chain to go on with: ``chain`` itself, a new chain when it broke (restart), or ``chain``
+    marked BROKEN when it broke and PITR is off (nothing can start; it restarts once PITR is on)."""
+    found = find_break(chain, state)
+    if found is not None and not state.pitr_enabled:
+        if chain.status != BROKEN:
+            chain.breaks.append(
+                ChainBreak(
+                    at=iso(datetime.now(UTC)),
+                    reason=found[0],
+                    detail=found[1],
+                    previous_chain_id=chain.chain_id,
+                    new_chain_id=None,
+                    previous_covered_until=chain.covered_until(),
+                    previous_windows=len(chain.windows),
+                )
+            )
+            chain.status = BROKEN
+        run.status, run.break_reason, run.break_detail = RUN_BROKEN, found[0], found[1]
+        log.error(
+            "export chain broken; it restarts once point-in-time recovery is enabled",
+            extra={"table_name": chain.table_name, "chain_id": chain.chain_id, "reason": found[0],
+                   "detail": found[1]},
+        )  # fmt: skip
+        return chain
+    if chain.status == BROKEN:  # PITR is back: restart for the break recorded while it was off
+        return restart(
+            dynamodb, settings, chain, state, chain.breaks[-1].reason, chain.breaks[-1].detail, run, log
+        )
+    if found is not None:
+        return restart(dynamodb, settings, chain, state, found[0], found[1], run, log)
+    return chain
+
+
+def first_chain(
+    dynamodb: Any, s3: Any, settings: BackupSettings, table_name: str, state: TableState, log: Any
+) -> Chain:
+    """A table's first chain: from the daily backup's newest full export when it can be, else from a
+    new full export under the chain's prefix."""
+    base = daily_base(s3, settings, table_name, state)
+    if base is not None:
+        chain_id = _new_chain_id(table_name, state.table_id, base.export_arn)
+    else:
+        chain_id = _new_chain_id(table_name, state.table_id, "chain-start")
+        base = start_full_export(dynamodb, settings, table_name, state.table_arn, chain_id)
+    log.info(
+        "export chain started",
+        extra={"table_name": table_name, "chain_id": chain_id, "base_source": base.source,
+               "base_export_arn": base.export_arn, "export_time": base.export_time},
+    )  # fmt: skip
+    return new_chain(settings, table_name, state, chain_id, base)
+
+
 def _lag(chain: Chain, state: TableState) -> float:
     reference = state.latest or datetime.now(UTC)
     covered = chain.covered_until() or chain.base.export_time
@@ -492,37 +547,7 @@ def _advance_table_once(
         chain = stored.chain if stored else None
         if chain is not None:
             follow_exports(dynamodb, chain, run, log)
-            found = find_break(chain, state)
-            if found is not None and not state.pitr_enabled:
-                if chain.status != BROKEN:
-                    chain.breaks.append(
-                        ChainBreak(
-                            at=iso(datetime.now(UTC)),
-                            reason=found[0],
-                            detail=found[1],
-                            previous_chain_id=chain.chain_id,
-                            new_chain_id=None,
-                            previous_covered_until=chain.covered_until(),
-                            previous_windows=len(chain.windows),
-                        )
-                    )
-                    chain.status = BROKEN
-                run.status, run.break_reason, run.break_detail = RUN_BROKEN, found[0], found[1]
-                log.error(
-                    "export chain broken; it restarts once point-in-time recovery is enabled",
-                    extra={
-                        "table_name": table_name,
-                        "chain_id": chain.chain_id,
-                        "reason": found[0],
-                        "detail": found[1],
-                    },
-                )
-            elif chain.status == BROKEN:  # PITR is back: the break recorded while it was off
-                reason, detail = chain.breaks[-1].reason, chain.breaks[-1].detail
-                chain = restart(dynamodb, settings, chain, state, reason, detail, run, log)
-            elif found is not None:
-                reason, detail = found
-                chain = restart(dynamodb, settings, chain, state, reason, detail, run, log)
+            chain = check_chain(dynamodb, settings, chain, state, run, log)
         elif not state.pitr_enabled:
             run.status = RUN_WAITING
             run.error = (
@@ -533,18 +558,7 @@ def _advance_table_once(
             log.error("export chain cannot start", extra={"table_name": table_name, "error": run.error})
             return run
         else:
-            base = daily_base(s3, settings, table_name, state)
-            if base is not None:
-                chain_id = _new_chain_id(table_name, state.table_id, base.export_arn)
-            else:
-                chain_id = _new_chain_id(table_name, state.table_id, "chain-start")
-                base = start_full_export(dynamodb, settings, table_name, state.table_arn, chain_id)
-            chain = new_chain(settings, table_name, state, chain_id, base)
-            log.info(
-                "export chain started",
-                extra={"table_name": table_name, "chain_id": chain_id, "base_source": base.source,
-                       "base_export_arn": base.export_arn, "export_time": base.export_time},
-            )  # fmt: skip
+            chain = first_chain(dynamodb, s3, settings, table_name, state, log)
         if chain.status == ACTIVE:
             chain.window_minutes = settings.chain_minutes()
             chain.export_view_type = settings.incremental_export_view

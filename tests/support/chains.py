@@ -125,6 +125,8 @@ def follow_until_complete(
 class BuiltChain:
     chain: Chain
     env: dict[str, str]
+    """The Lambdas' environment (``run_chain(built.env)`` runs the chain Lambda once more)."""
+    backup_date: str = ""
     boundaries: list[datetime] = field(default_factory=list)
     """The full export's time, then the end of each window (aware UTC datetimes)."""
     states: list[dict[tuple, dict[str, Any]]] = field(default_factory=list)
@@ -145,9 +147,11 @@ def build_chain(
     backup_date: str = "2026-12-01",
 ) -> BuiltChain:
     """A full backup of ``table`` by the export Lambda and ``windows`` COMPLETED incremental windows
-    by the export chain Lambda, ``write(i)`` making the changes that land in window ``i``.
+    by the export chain Lambda, ``write(i)`` making the changes that land in window ``i`` (it must
+    not move the clock itself).
 
-    ``bucket`` must exist and ``table`` exist with its first items; PITR is enabled here."""
+    ``bucket`` must exist and ``table`` exist with its first items; PITR is enabled here. The daily
+    backup is filed under ``backup_date`` (its manifest: ``native-exports/{backup_date}/manifest.json``)."""
     dynamodb.update_continuous_backups(
         TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
@@ -165,4 +169,4 @@ def build_chain(
     chain = follow_until_complete(env, s3, bucket, table)
     assert [w.status for w in chain.windows] == ["COMPLETED"] * windows, chain.windows
     boundaries = [parse_time(chain.base.export_time), *(parse_time(w.end) for w in chain.windows)]
-    return BuiltChain(chain=chain, env=env, boundaries=boundaries, states=states)
+    return BuiltChain(chain=chain, env=env, backup_date=backup_date, boundaries=boundaries, states=states)

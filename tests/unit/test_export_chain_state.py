@@ -101,3 +101,11 @@ def test_what_breaks_a_chain_and_in_which_order():
     assert (
         find_break(_chain("COMPLETED"), _state(earliest=T0 + timedelta(minutes=15))) is None
     )  # exactly at it
+
+
+def test_a_chain_older_than_the_recovery_period_goes_on():
+    """Only the next window must lie inside the PITR window: a chain running longer than the recovery
+    period (its base export now outside it) is not broken (a known failure of naive chains)."""
+    chain = _chain("COMPLETED", "COMPLETED", "COMPLETED")
+    state = _state(earliest=T0 + timedelta(minutes=40))  # after the base and two windows
+    assert find_break(chain, state) is None
