@@ -276,3 +276,15 @@ def test_lines_parse_without_msgspec_too():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "refused is not an incremental export line" in done.stdout
+
+
+def test_a_later_daily_full_export_inside_a_window_continues_with_the_window_holding_it():
+    """The chain keeps its 15-minute grid while the next day's full export lands inside a window:
+    that window (its states are from its end, after the export) follows the newer full export."""
+    c = catalog(windows=4)
+    c.add(export(FULL, T0 + W + timedelta(minutes=5)))
+    plan = plan_point(c, T0 + 3 * W, allow_gaps=False)
+    assert plan.full.start == T0 + W + timedelta(minutes=5)
+    assert [w.start for w in plan.windows] == [T0 + W, T0 + 2 * W] and plan.effective == T0 + 3 * W
+    inside = plan_point(c, T0 + W + timedelta(minutes=10), allow_gaps=False)
+    assert inside.effective == T0 + W + timedelta(minutes=5) and not inside.windows

@@ -368,7 +368,7 @@ def plan_point(catalog: TableCatalog, point: datetime, *, allow_gaps: bool) -> P
     if later:
         notes.append(
             f"{iso(point)} is inside the window {iso(later[0].start)} to {iso(later[0].end)}; an export holds one "
-            "final state per item per window, so the restore reaches the window's start"
+            f"final state per item per window, so the restore reaches {iso(effective)}"
         )
     elif effective < point:
         notes.append(
