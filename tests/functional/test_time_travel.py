@@ -125,9 +125,10 @@ def test_restores_exactly_to_each_window_boundary(clients):
         assert len(travel["windows"]) == number
 
 
-def test_point_inside_a_window_resolves_to_its_start(clients):
+def test_point_inside_a_window_resolves_to_its_start(clients, caplog):
     ddb, s3 = clients
     chain = history(ddb, s3)
+    caplog.set_level("INFO", logger="dynamodb_dr.restore.progress")
     inside = chain.boundaries[2] + timedelta(minutes=7, seconds=30)
     report = restore(
         "--restore_time",
@@ -145,6 +146,13 @@ def test_point_inside_a_window_resolves_to_its_start(clients):
     assert travel["distance_seconds"] == 450
     assert "inside the window" in travel["notes"][0]
     assert same_items(scan_all(ddb, "tt_inside"), chain.states[2], ("pk", "sk")) == []
+    # The progress lines dynamodb-dr restore draws its bar from: the merged states applied, of their total.
+    last = [r for r in caplog.records if r.getMessage() == "restore progress"][-1]
+    assert (last.target_table, last.items_done, last.items_total) == (
+        "tt_inside",
+        len(chain.states[2]),
+        len(chain.states[2]),
+    )
 
 
 def test_restore_into_the_live_table_deletes_what_the_chain_deleted(clients):

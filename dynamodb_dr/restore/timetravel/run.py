@@ -320,7 +320,7 @@ def execute(run: RestoreRun, runner: StageRunner, *, progress_seconds: float = 5
             continue
         try:
             if run.mode == RESTORE_TIME:
-                _restore_to_point(run, runner, table)
+                _restore_to_point(run, runner, table, progress_seconds)
             else:
                 _rewind(run, runner, table, progress_seconds)
         except (DynamoDBDRError, ClientError) as exc:
@@ -425,7 +425,9 @@ def _plan_report(plan: PointPlan | RangePlan, mode: str) -> dict[str, Any]:
     }
 
 
-def _restore_to_point(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None:
+def _restore_to_point(
+    run: TimeTravelRun, runner: StageRunner, table: TravelTable, progress_seconds: float = 5.0
+) -> None:
     plan = table.point
     assert plan is not None
     result = table.result
@@ -472,6 +474,7 @@ def _restore_to_point(run: TimeTravelRun, runner: StageRunner, table: TravelTabl
         scans=scans,
         delete_settings=delete_settings,
         skip_deletes=not table.target_exists,
+        progress_seconds=progress_seconds,
     )
     puts = sum(a.puts for a in applied)
     deletes = sum(a.deletes for a in applied)
@@ -529,6 +532,7 @@ def merge_and_apply(
     scans: Sequence[TargetScan] | None = None,
     delete_settings: extras.DeleteSettings | None = None,
     skip_deletes: bool = False,
+    progress_seconds: float = 5.0,
 ) -> tuple[list[Applied], list[extras.ExtrasDeleted] | None]:
     """Per key the newest state of ``sources``, applied a partition at a time (``apply_states``);
     with ``scans``, then the target's keys that no state puts are deleted (``--clear_existing_data``;
@@ -536,7 +540,14 @@ def merge_and_apply(
     keep_delete: Callable[[tuple[str, Any]], bool] = (
         (lambda kv: kv[1][2] is not None) if skip_deletes else (lambda kv: True)
     )
-    apply = functools.partial(apply_states, settings)
+    counts = runner.counter()
+    apply = functools.partial(apply_states, settings, counts=counts)
+
+    def progress(total: int, parts: int) -> ProgressLog:
+        """'restore progress' lines while the merged states are applied (the CLI's bar)."""
+        table = TableTotals(settings.table, settings.table, files_total=parts, items_total=total)
+        return ProgressLog(counts, [table], progress_seconds)
+
     if isinstance(runner, SparkRunner):
         sc = runner.spark.sparkContext
         sc.setJobGroup(
@@ -551,7 +562,9 @@ def merge_and_apply(
         if scans:
             states = states.persist()
         try:
-            applied = states.mapPartitions(lambda part: [apply(part)]).collect()
+            # The count reuses the shuffle's files (S3 is read once); it gives the progress its total.
+            with progress(states.count(), partitions):
+                applied = states.mapPartitions(lambda part: [apply(part)]).collect()
             removed = None
             if scans and delete_settings is not None and not any(a.error for a in applied):
                 live = states.filter(lambda kv: kv[1][2] is not None).map(lambda kv: (kv[0], None))
@@ -570,7 +583,8 @@ def merge_and_apply(
             merged[ckey] = state if current is None else newest(current, state)
     items = [kv for kv in merged.items() if keep_delete(kv)]
     parts = [items[i::partitions] for i in range(partitions)] if items else []
-    applied = runner.run(parts, apply, "time-travel-write")
+    with progress(len(items), len(parts)):
+        applied = runner.run(parts, apply, "time-travel-write")
     removed = None
     if scans and delete_settings is not None and not any(a.error for a in applied):
         live = {k for k, v in merged.items() if v[2] is not None}

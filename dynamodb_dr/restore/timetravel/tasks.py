@@ -174,9 +174,25 @@ def _units(line: bytes) -> int:
     return max(1, -(-item_size(json.loads(line)["Item"]) // 1024))
 
 
-def apply_states(settings: ApplySettings, states: Iterable[tuple[str, State]]) -> Applied:
+PROGRESS_EVERY = 1000
+"""Items between two additions to the progress counter."""
+
+
+def apply_states(settings: ApplySettings, states: Iterable[tuple[str, State]], counts: Any = None) -> Applied:
     """Put the newest state of each key, delete the keys whose newest state is a delete, within the
-    partition's share of the write budget; nothing is dropped: what is not written is counted."""
+    partition's share of the write budget; nothing is dropped: what is not written is counted.
+    ``counts`` (the runner's progress counter) gets ``{table: [0, items]}`` every ``PROGRESS_EVERY``
+    items handed to the writer (live on threads; on Spark when the partition ends)."""
+    reported = [0]
+    result = _apply_states(settings, states, counts, reported)
+    if counts is not None:
+        counts.add({settings.table: [1, result.puts + result.deletes - reported[0]]})
+    return result
+
+
+def _apply_states(
+    settings: ApplySettings, states: Iterable[tuple[str, State]], counts: Any, reported: list[int]
+) -> Applied:
     puts = deletes = units = 0
     pending_puts: list[bytes] = []
     pending_deletes: list[dict[str, Any]] = []
@@ -204,6 +220,9 @@ def apply_states(settings: ApplySettings, states: Iterable[tuple[str, State]]) -
     iterator = iter(states)
     try:
         for _, (_, _, line, key) in iterator:
+            if counts is not None and puts + deletes - reported[0] >= PROGRESS_EVERY:
+                counts.add({settings.table: [0, puts + deletes - reported[0]]})
+                reported[0] = puts + deletes
             if line is not None:
                 puts += 1
                 units += _units(line)
