@@ -22,11 +22,21 @@ S3_EXPORTS_PREFIX = "S3_EXPORTS_PREFIX"
 RESTORE_GLUE_JOB_NAME = "RESTORE_GLUE_JOB_NAME"
 """The Restore Lambda: the Glue restore job hands the restores too large for the function to."""
 EXPORT_FORMAT = "EXPORT_FORMAT"
+INCREMENTAL_EXPORT_MINUTES = "INCREMENTAL_EXPORT_MINUTES"
+"""Length of each incremental export window of the export chain (15-1440 minutes; DynamoDB's limits)."""
+INCREMENTAL_EXPORT_VIEW = "INCREMENTAL_EXPORT_VIEW"
 
 DEFAULT_EXPORTS_PREFIX = "native-exports"
 EXPORT_FORMATS = ("DYNAMODB_JSON", "ION")
 """DynamoDB's ExportFormat values; the restore reads both."""
 DEFAULT_EXPORT_FORMAT = "DYNAMODB_JSON"
+INCREMENTAL_EXPORT_VIEWS = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE")
+"""DynamoDB's ExportViewType values."""
+DEFAULT_INCREMENTAL_EXPORT_VIEW = "NEW_AND_OLD_IMAGES"
+MIN_INCREMENTAL_EXPORT_MINUTES = 15
+MAX_INCREMENTAL_EXPORT_MINUTES = 1440
+INCREMENTAL_FOLDER = "incremental"
+"""Under S3_EXPORTS_PREFIX: ``incremental/{table}`` is the S3Prefix of a table's export chain."""
 
 # DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
 TABLE_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
@@ -60,6 +70,28 @@ def parse_export_format(value: str, *, source: str) -> str:
     if value not in EXPORT_FORMATS:
         raise ConfigError(
             f"{source}={value!r} is not an export format; expected {' or '.join(EXPORT_FORMATS)}"
+        )
+    return value
+
+
+def parse_incremental_minutes(value: str, *, source: str) -> int:
+    """Whole minutes, 15-1440 (DynamoDB's shortest and longest incremental export window)."""
+    text = value.strip()
+    if not re.fullmatch(r"[1-9][0-9]{0,3}", text) or not (
+        MIN_INCREMENTAL_EXPORT_MINUTES <= int(text) <= MAX_INCREMENTAL_EXPORT_MINUTES
+    ):
+        raise ConfigError(
+            f"{source}={value!r} is not a window length DynamoDB accepts; expected whole minutes from "
+            f"{MIN_INCREMENTAL_EXPORT_MINUTES} to {MAX_INCREMENTAL_EXPORT_MINUTES} (15 minutes to 24 hours), "
+            "e.g. 60"
+        )
+    return int(text)
+
+
+def parse_incremental_view(value: str, *, source: str) -> str:
+    if value not in INCREMENTAL_EXPORT_VIEWS:
+        raise ConfigError(
+            f"{source}={value!r} is not an export view; expected {' or '.join(INCREMENTAL_EXPORT_VIEWS)}"
         )
     return value
 
@@ -98,6 +130,24 @@ class BackupSettings:
     tables: tuple[str, ...]
     exports_prefix: str = DEFAULT_EXPORTS_PREFIX
     export_format: str = DEFAULT_EXPORT_FORMAT
+    incremental_export_minutes: int | None = None
+    """Window length of the export chain; None when INCREMENTAL_EXPORT_MINUTES is not set."""
+    incremental_export_view: str = DEFAULT_INCREMENTAL_EXPORT_VIEW
+
+    def incremental_prefix(self, table_name: str) -> str:
+        """The S3Prefix of every export of ``table_name``'s chain (its incremental windows, and the
+        full export that starts a chain after a break); ``chain.json`` lies directly under it."""
+        return f"{self.exports_prefix}/{INCREMENTAL_FOLDER}/{table_name}"
+
+    def chain_minutes(self) -> int:
+        """INCREMENTAL_EXPORT_MINUTES, which the export chain cannot run without."""
+        if self.incremental_export_minutes is None:
+            raise ConfigError(
+                f"environment variable {INCREMENTAL_EXPORT_MINUTES} is missing or empty; the export chain needs "
+                f"its window length in whole minutes, {MIN_INCREMENTAL_EXPORT_MINUTES} to "
+                f"{MAX_INCREMENTAL_EXPORT_MINUTES}, e.g. 60"
+            )
+        return self.incremental_export_minutes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BackupSettings:
@@ -114,10 +164,18 @@ class BackupSettings:
         export_format = parse_export_format(
             env.get(EXPORT_FORMAT, "").strip() or DEFAULT_EXPORT_FORMAT, source=EXPORT_FORMAT
         )
+        minutes = env.get(INCREMENTAL_EXPORT_MINUTES, "")
+        view = env.get(INCREMENTAL_EXPORT_VIEW, "").strip() or DEFAULT_INCREMENTAL_EXPORT_VIEW
         return cls(
             backup_bucket=bucket,
             environment=environment,
             tables=tables,
             exports_prefix=prefix,
             export_format=export_format,
+            incremental_export_minutes=(
+                parse_incremental_minutes(minutes, source=INCREMENTAL_EXPORT_MINUTES)
+                if minutes.strip()
+                else None
+            ),
+            incremental_export_view=parse_incremental_view(view, source=INCREMENTAL_EXPORT_VIEW),
         )

@@ -24,7 +24,7 @@ from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
 from dynamodb_dr.restore.args import RestoreArgs, parse_args
-from dynamodb_dr.restore.job import check_restore, execute_restore
+from dynamodb_dr.restore.dispatch import check_restore, execute_restore
 from dynamodb_dr.restore.progress import format_summary
 from dynamodb_dr.restore.report import not_started
 from dynamodb_dr.restore.runner import SparkRunner

@@ -17,6 +17,48 @@ with an ExportArn ``arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE/export/<14 digit
 ``DescribeExport``. The items are snapshotted when the export is requested (the export time) and the
 files appear after ``delay_seconds``, so a caller sees ``IN_PROGRESS`` first, as on AWS.
 
+A full export with an ``ExportTime`` in the past holds the table as it was at that time (the live
+items with every later write undone, from ``write_history``); without one, the table as it is now.
+An ``ExportTime`` after now or before the PITR window's start is refused (InvalidExportTimeException).
+
+Incremental exports (``ExportType=INCREMENTAL_EXPORT``) are built from the table's real write history
+(``write_history``), in AWS's layout for them: every incremental export of one S3Prefix writes its
+data files into ONE shared folder, and keeps its own folder for the rest::
+
+    PREFIX/AWSDynamoDB/data/<random>.json.gz                 (shared by all incremental exports)
+    PREFIX/AWSDynamoDB/<ExportId>/_started
+    PREFIX/AWSDynamoDB/<ExportId>/manifest-summary.json      ("version":"2023-08-01", exportFromTime,
+    PREFIX/AWSDynamoDB/<ExportId>/manifest-summary.md5        exportToTime, outputView, exportType)
+    PREFIX/AWSDynamoDB/<ExportId>/manifest-files.json
+    PREFIX/AWSDynamoDB/<ExportId>/manifest-files.md5         (.md5 as in real exports; full: .checksum)
+
+One line per item changed in [ExportFromTime, ExportToTime) — from inclusive, to exclusive — holding
+its net change over the window (AWS: "only the final state of the item from the export period"):
+``{"Metadata":{"WriteTimestampMicros":{"N":...}},"Keys":{...},"NewImage":{...},"OldImage":{...}}``,
+with ``OldImage`` the item at the window's start and ``WriteTimestampMicros`` its last write's time.
+
+=========================================  ======================  =====================
+net change over the window                 NEW_AND_OLD_IMAGES      NEW_IMAGE
+=========================================  ======================  =====================
+absent → present (insert)                  NewImage                NewImage
+present → present (update)                 NewImage + OldImage     NewImage
+present → absent (delete)                  OldImage                Keys only
+absent → absent (inserted, then deleted)   Keys only               Keys only
+=========================================  ======================  =====================
+
+The last row is not documented by AWS (whether such an item appears at all is unknown): the
+emulation writes it as a delete with no image, which a reader must treat as "absent at the window's
+end" — the safe reading either way. ``billedSizeBytes`` is the uncompressed size of the lines, but at
+least 10,000,000 bytes per export (the minimum seen on real small incremental exports).
+
+Refused as AWS refuses them (codes as AWS's; the exact message texts are AWS-like, not confirmed):
+PITR off (PointInTimeRecoveryUnavailableException); no ExportFromTime, ExportFromTime not before
+ExportToTime, a window shorter than 15 minutes or longer than 24 hours (ValidationException);
+ExportFromTime before EarliestRestorableDateTime or ExportToTime after now
+(InvalidExportTimeException). Without ExportToTime, the window ends at LatestRestorableDateTime.
+Every "now" is the endpoint's clock (``local_aws.clock``), so tests make real 15-minute windows by
+advancing it.
+
 This module replaces three request handlers of moto's DynamoDB service in this process; it is the
 only place where the local endpoint's behaviour differs from stock moto.
 """
@@ -30,12 +72,11 @@ import json
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local_aws import ion_export
+from local_aws import clock, ion_export, pitr_window, write_history
 
 _lock = threading.Lock()
 _installed = False
@@ -82,11 +123,27 @@ class LocalExport:
     failure_message: str | None = None
     manifest_summary_key: str | None = None
     params: tuple[Any, ...] = ()
+    export_from_time: datetime | None = None
+    export_to_time: datetime | None = None
+    export_view_type: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        return self.export_type == "INCREMENTAL_EXPORT"
+
+    @property
+    def prefix_root(self) -> str:
+        prefix = self.s3_prefix.strip("/")
+        return f"{prefix}/AWSDynamoDB" if prefix else "AWSDynamoDB"
 
     @property
     def base_key(self) -> str:
-        prefix = self.s3_prefix.strip("/")
-        return f"{prefix}/AWSDynamoDB/{self.export_id}" if prefix else f"AWSDynamoDB/{self.export_id}"
+        return f"{self.prefix_root}/{self.export_id}"
+
+    @property
+    def data_folder(self) -> str:
+        """Incremental exports of one prefix share one data folder; a full export has its own."""
+        return f"{self.prefix_root}/data" if self.incremental else f"{self.base_key}/data"
 
     def response(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,6 +161,13 @@ class LocalExport:
             "ExportFormat": self.export_format,
             "ExportType": self.export_type,
         }
+        if self.incremental:
+            del out["ExportTime"]
+            out["IncrementalExportSpecification"] = {
+                "ExportFromTime": self.export_from_time,
+                "ExportToTime": self.export_to_time,
+                "ExportViewType": self.export_view_type,
+            }
         if self.status != "IN_PROGRESS":
             out["EndTime"] = self.end_time
         if self.status == "COMPLETED":
@@ -184,6 +248,100 @@ def _random_name() -> str:
 # --- request handlers (bound as methods of moto's DynamoHandler) ---------------------------------
 
 
+MIN_WINDOW_SECONDS = 15 * 60
+MAX_WINDOW_SECONDS = 24 * 60 * 60
+MIN_INCREMENTAL_BILLED_BYTES = 10_000_000
+VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE")
+
+
+def _validation(message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("ValidationException", message)
+
+
+def _invalid_time(message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("InvalidExportTimeException", message)
+
+
+def _epoch(value: Any, name: str) -> float:
+    if isinstance(value, datetime):  # moto parses the request's timestamps
+        return value.timestamp()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _validation(f"Invalid {name}: {value!r} is not a timestamp") from None
+
+
+def _incremental_window(
+    spec: dict[str, Any], earliest: float, latest: float, now: float
+) -> tuple[float, float, str]:
+    """(from, to, view) of an IncrementalExportSpecification, refused as AWS refuses it."""
+    if spec.get("ExportFromTime") is None:
+        raise _validation("IncrementalExportSpecification.ExportFromTime is required for INCREMENTAL_EXPORT")
+    start = _epoch(spec["ExportFromTime"], "ExportFromTime")
+    end = _epoch(spec["ExportToTime"], "ExportToTime") if spec.get("ExportToTime") is not None else latest
+    view = spec.get("ExportViewType") or "NEW_AND_OLD_IMAGES"
+    if view not in VIEW_TYPES:
+        raise _validation(
+            f"1 validation error detected: Value '{view}' at 'incrementalExportSpecification.exportViewType' "
+            f"failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(VIEW_TYPES)}]"
+        )
+    if _ms(start) >= _ms(end):
+        raise _validation("ExportFromTime must be earlier than ExportToTime")
+    if _ms(end) - _ms(start) < MIN_WINDOW_SECONDS * 1000:
+        raise _validation(
+            "The incremental export period must be at least 15 minutes "
+            f"(ExportToTime - ExportFromTime = {end - start:.0f} seconds)"
+        )
+    if _ms(end) - _ms(start) > MAX_WINDOW_SECONDS * 1000:
+        raise _validation(
+            "The incremental export period must not be longer than 24 hours "
+            f"(ExportToTime - ExportFromTime = {end - start:.0f} seconds)"
+        )
+    if _ms(start) < _ms(earliest):
+        raise _invalid_time(
+            f"ExportFromTime {_iso(_dt(start))} is before the earliest restorable time of the table's "
+            f"point in time recovery window ({_iso(_dt(earliest))})"
+        )
+    if _ms(end) > _ms(now):
+        raise _invalid_time(f"ExportToTime {_iso(_dt(end))} is in the future")
+    return start, end, view
+
+
+def _ms(epoch: float) -> int:
+    """Epoch seconds as whole milliseconds: times are compared at the API's precision."""
+    return round(epoch * 1000)
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _micros(epoch: float) -> int:
+    return round(epoch * 1_000_000)
+
+
+def incremental_line(change: write_history.Change, view: str) -> bytes:
+    """One item's net change over a window as AWS writes it in an incremental DYNAMODB_JSON file."""
+    record: dict[str, Any] = {
+        "Metadata": {"WriteTimestampMicros": {"N": str(change.micros)}},
+        "Keys": change.keys,
+    }
+    if change.new is not None:
+        record["NewImage"] = change.new
+    if change.old is not None and view == "NEW_AND_OLD_IMAGES":
+        record["OldImage"] = change.old
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def item_line(attrs: dict[str, Any]) -> bytes:
+    """An item (wire JSON of its attributes) as a full DYNAMODB_JSON export line."""
+    return json.dumps({"Item": attrs}, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+
+
 def _export_table_to_point_in_time(self: Any) -> Any:
     from moto.core.common_types import TYPE_RESPONSE  # noqa: F401  (moto import order)
     from moto.core.exceptions import JsonRESTError
@@ -199,7 +357,17 @@ def _export_table_to_point_in_time(self: Any) -> Any:
     bucket = body["S3Bucket"]
     prefix = body.get("S3Prefix", "")
     token = body.get("ClientToken") or secrets.token_hex(16)
-    params = (table_arn, bucket, prefix, export_format, export_type, body.get("S3BucketOwner"))
+    spec = body.get("IncrementalExportSpecification") or {}
+    params = (
+        table_arn,
+        bucket,
+        prefix,
+        export_format,
+        export_type,
+        body.get("S3BucketOwner"),
+        str(body.get("ExportTime")),
+        json.dumps(spec, sort_keys=True, default=str),
+    )
 
     with _lock:
         if token in _tokens:
@@ -214,18 +382,47 @@ def _export_table_to_point_in_time(self: Any) -> Any:
     table = next((t for t in backend.tables.values() if t.table_arn == table_arn), None)
     if table is None:
         raise TableNotFoundException(name=table_arn)
-    pitr = table.continuous_backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
-    if pitr != "ENABLED":
+    window = pitr_window.restorable_window(table.continuous_backups["PointInTimeRecoveryDescription"])
+    if window is None:
         raise PointInTimeRecoveryUnavailable(name=table.name)
-    if export_format not in ("DYNAMODB_JSON", "ION") or export_type != "FULL_EXPORT":
+    if export_format not in ("DYNAMODB_JSON", "ION") or export_type not in (
+        "FULL_EXPORT",
+        "INCREMENTAL_EXPORT",
+    ):
         raise JsonRESTError(
             "ValidationException",
-            "The local endpoint emulates FULL_EXPORT in DYNAMODB_JSON or ION only",
+            "The local endpoint emulates FULL_EXPORT and INCREMENTAL_EXPORT in DYNAMODB_JSON or ION only",
         )
 
-    now = datetime.now(UTC)
-    requested_time = body.get("ExportTime")
-    export_time = datetime.fromtimestamp(float(requested_time), UTC) if requested_time else now
+    # Times are kept to the millisecond, as the API answers them: what a caller reads back as
+    # ExportTime (the next window's start) is exactly the point the export holds.
+    now_epoch = int(clock.time() * 1000) / 1000
+    now = _dt(now_epoch)
+    earliest, latest = window
+    tid = write_history.table_id(table)
+    incremental: dict[str, Any] = {}
+    if export_type == "INCREMENTAL_EXPORT":
+        start, end, view = _incremental_window(spec, earliest, latest, now_epoch)
+        window_writes = write_history.writes(tid, _micros(start), _micros(end))
+        lines = [incremental_line(change, view) for change in write_history.changes(window_writes)]
+        export_time = now
+        incremental = dict(export_from_time=_dt(start), export_to_time=_dt(end), export_view_type=view)
+    else:
+        requested_time = body.get("ExportTime")
+        # The snapshot is the table as it was at ExportTime (now by default): writes from then on,
+        # including those landing while the export runs, are not in this export.
+        at = now_epoch if requested_time is None else _epoch(requested_time, "ExportTime")
+        if requested_time is not None:
+            if _ms(at) > _ms(now_epoch):
+                raise _invalid_time(f"ExportTime {_iso(_dt(at))} is in the future")
+            if _ms(at) < _ms(earliest):
+                raise _invalid_time(
+                    f"ExportTime {_iso(_dt(at))} is before the earliest restorable time of the table's "
+                    f"point in time recovery window ({_iso(_dt(earliest))})"
+                )
+        export_time = _dt(at)
+        lines = [item_line(attrs) for attrs in write_history.state_at(table, _micros(at))]
+
     export_id = _new_export_id(now)
     partition = get_partition(backend.region_name)
     account_id = body.get("S3BucketOwner") or backend.account_id
@@ -234,7 +431,7 @@ def _export_table_to_point_in_time(self: Any) -> Any:
         arn=f"arn:{partition}:dynamodb:{backend.region_name}:{backend.account_id}:table/{table.name}/export/{export_id}",
         table_name=table.name,
         table_arn=table_arn,
-        table_id=getattr(table, "table_id", None) or str(uuid.uuid5(uuid.NAMESPACE_URL, table_arn)),
+        table_id=tid,
         s3_bucket=bucket,
         s3_prefix=prefix,
         s3_bucket_owner=account_id,
@@ -243,11 +440,11 @@ def _export_table_to_point_in_time(self: Any) -> Any:
         client_token=token,
         export_time=export_time,
         start_time=now,
-        # The snapshot is taken now: later writes to the table are not in this export.
-        lines=[export_line(item) for item in table.all_items()],
+        lines=lines,
         account_id=backend.account_id,
         partition=partition,
         params=params,
+        **incremental,
     )
     with _lock:
         _exports[export.arn] = export
@@ -305,7 +502,7 @@ def _run_export(export: LocalExport, cfg: Settings) -> None:
 
 def _finish(export: LocalExport, status: str, code: str | None = None, message: str | None = None) -> None:
     with _lock:
-        export.end_time = datetime.now(UTC)
+        export.end_time = clock.now()
         export.failure_code, export.failure_message = code, message
         export.status = status
 
@@ -314,9 +511,15 @@ def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def _md5_hex(data: bytes) -> bytes:
+    return hashlib.md5(data).hexdigest().encode()
+
+
 def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
     base = export.base_key
     _put(s3, export.s3_bucket, f"{base}/_started", b"")
+    # Real full exports name their checksum files .checksum (as the docs say), incremental ones .md5.
+    checksum_ext = "md5" if export.incremental else "checksum"
 
     per_file = max(1, int(cfg.items_per_file))
     ion = export.export_format == "ION"
@@ -329,7 +532,7 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
         raw = b"".join(chunk)
         billed += len(raw)
         data = gzip.compress(raw, compresslevel=6, mtime=0)
-        key = f"{base}/data/{_random_name()}.{'ion' if ion else 'json'}.gz"
+        key = f"{export.data_folder}/{_random_name()}.{'ion' if ion else 'json'}.gz"
         _put(s3, export.s3_bucket, key, data)
         manifest_lines.append(
             json.dumps(
@@ -342,42 +545,46 @@ def _write_export(s3: Any, export: LocalExport, cfg: Settings) -> None:
                 separators=(",", ":"),
             )
         )
+    if export.incremental:
+        billed = max(billed, MIN_INCREMENTAL_BILLED_BYTES)
     files_body = ("\n".join(manifest_lines) + "\n").encode("utf-8")
     files_key = f"{base}/manifest-files.json"
     _put(s3, export.s3_bucket, files_key, files_body)
-    _put(
-        s3, export.s3_bucket, f"{base}/manifest-files.checksum", hashlib.md5(files_body).hexdigest().encode()
-    )
+    _put(s3, export.s3_bucket, f"{base}/manifest-files.{checksum_ext}", _md5_hex(files_body))
 
-    end = datetime.now(UTC)
-    summary = {
-        "version": "2020-06-30",
+    end = clock.now()
+    summary: dict[str, Any] = {
+        "version": "2023-08-01" if export.incremental else "2020-06-30",
         "exportArn": export.arn,
         "startTime": _iso(export.start_time),
         "endTime": _iso(end),
         "tableArn": export.table_arn,
         "tableId": export.table_id,
-        "exportTime": _iso(export.export_time),
-        "s3Bucket": export.s3_bucket,
-        "s3Prefix": export.s3_prefix or None,
-        "s3SseAlgorithm": "AES256",
-        "s3SseKmsKeyId": None,
-        "manifestFilesS3Key": files_key,
-        "billedSizeBytes": billed,
-        "itemCount": len(export.lines),
-        "outputFormat": "ION" if ion else "DYNAMODB_JSON",
-        "outputView": "NEW_IMAGE",
-        "exportType": "FULL_EXPORT",
     }
+    if export.incremental:
+        assert export.export_from_time is not None and export.export_to_time is not None
+        summary["exportFromTime"] = _iso(export.export_from_time)
+        summary["exportToTime"] = _iso(export.export_to_time)
+    else:
+        summary["exportTime"] = _iso(export.export_time)
+    summary.update(
+        {
+            "s3Bucket": export.s3_bucket,
+            "s3Prefix": export.s3_prefix or None,
+            "s3SseAlgorithm": "AES256",
+            "s3SseKmsKeyId": None,
+            "manifestFilesS3Key": files_key,
+            "billedSizeBytes": billed,
+            "itemCount": len(export.lines),
+            "outputFormat": "ION" if ion else "DYNAMODB_JSON",
+            "outputView": export.export_view_type if export.incremental else "NEW_IMAGE",
+            "exportType": export.export_type,
+        }
+    )
     summary_body = json.dumps(summary, separators=(",", ":")).encode("utf-8")
     summary_key = f"{base}/manifest-summary.json"
     _put(s3, export.s3_bucket, summary_key, summary_body)
-    _put(
-        s3,
-        export.s3_bucket,
-        f"{base}/manifest-summary.checksum",
-        hashlib.md5(summary_body).hexdigest().encode(),
-    )
+    _put(s3, export.s3_bucket, f"{base}/manifest-summary.{checksum_ext}", _md5_hex(summary_body))
 
     with _lock:
         export.item_count = len(export.lines)

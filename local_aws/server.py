@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from local_aws import export_layout, moto_fixes
+from local_aws import clock, export_layout, moto_fixes, pitr_window, write_history
 
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -66,11 +66,14 @@ class LocalAWS:
                 os.environ[key] = value
 
     def reset(self) -> None:
-        """Forget every resource (tables, buckets, exports) while keeping the server up."""
+        """Forget every resource (tables, buckets, exports, write history) while keeping the server
+        up, and put the endpoint's clock back to real time."""
         import requests
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         export_layout.reset()
+        write_history.reset()
+        clock.reset()
 
     def stop(self) -> None:
         self.restore_env()
@@ -86,7 +89,9 @@ def start_local_aws(
     from moto.server import ThreadedMotoServer
 
     export_layout.install(**dict(export_settings or {}))
+    write_history.install()  # before moto_fixes: its write lock then covers the recording too
     moto_fixes.install()
+    pitr_window.install()  # the PITR window moves with the endpoint's clock, as on AWS
     # werkzeug logs every request at INFO; keep the demo's and the tests' output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -33,6 +33,10 @@ SLOW_FILES = {
     "test_batch_writer.py",
     "test_export_backup.py",
     "test_export_monitor.py",
+    "test_time_travel.py",
+    "test_time_travel_cli.py",
+    "test_time_travel_chain.py",
+    "test_export_chain.py",
 }
 """Left out of ``make test-fast`` (``make test`` runs everything)."""
 

@@ -44,7 +44,8 @@ from dynamodb_dr.cli.output import (
 from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.restore.args import check_names, parse_args, split_argv
-from dynamodb_dr.restore.job import check_restore
+from dynamodb_dr.restore.dispatch import check_restore
+from dynamodb_dr.restore.timetravel.summary import summary_lines
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -432,6 +433,8 @@ def _print_summary(report: dict[str, Any]) -> None:
             error_line(f"{name}: {message}")
     for message in report.get("warnings", []):
         note(f"warning: {message}")
+    for line in summary_lines(report):  # time travel: effective point, windows, puts/deletes/conflicts
+        note(line)
     if report.get("report_key"):
         note(f"report: {report['report_key']}")
 
@@ -444,12 +447,16 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
+  time travel, instead of --backup_date (incremental exports; docs/restore.md):
+  --restore_time 2026-01-15T10:15:00Z   --rewind_to 2026-01-15T10:00:00Z   --undo_window FROM/TO
+  --allow_chain_gaps true   --export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N
 
 \b
 Examples:
   dynamodb-dr restore --backup_date latest --tables orders --dry_run true
   dynamodb-dr restore --backup_date 2026-01-15 --target_tables orders:orders_inspect --create_missing_tables true
-  dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date latest --tables orders""",
+  dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date latest --tables orders
+  dynamodb-dr restore --rewind_to 2026-01-15T10:00:00Z --tables orders --dry_run true""",
 )
 @click.option(
     "--on",
@@ -548,8 +555,11 @@ def restore(
     restore_lib.require_spark()
     s3, dynamodb = _clients("s3", "dynamodb")
     run = check_restore(args, s3=s3, dynamodb=dynamodb)
+    travel = getattr(run, "travel", None)  # time travel (restore.timetravel): its own tables
     note(
-        f"restoring backup {run.report.backup_date} on local Spark: {', '.join(t.source for t in run.tables)}"
+        f"{getattr(run, 'mode', '')} {run.report.requested_date} on local Spark: {', '.join(t.source for t in travel)}"
+        if travel is not None
+        else f"restoring backup {run.report.backup_date} on local Spark: {', '.join(t.source for t in run.tables)}"
     )
     try:
         with view:

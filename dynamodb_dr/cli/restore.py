@@ -33,7 +33,8 @@ from botocore.exceptions import ClientError
 from dynamodb_dr.aws_errors import describe, error_code
 from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.restore.args import RestoreArgs, parse_args, split_argv
-from dynamodb_dr.restore.job import RestoreRun, check_restore, execute_restore
+from dynamodb_dr.restore.dispatch import check_restore, execute_restore
+from dynamodb_dr.restore.job import RestoreRun
 from dynamodb_dr.restore.runner import SparkRunner
 
 PROGRESS_MESSAGE = "restore progress"

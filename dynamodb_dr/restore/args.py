@@ -22,8 +22,9 @@ import json
 import math
 import os
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dynamodb_dr import config
 from dynamodb_dr.backup_manifest import parse_backup_date
@@ -52,6 +53,12 @@ KNOWN = (
     "max_write_rate",
     "write_rate_percent",
     "resume",
+    "restore_time",
+    "rewind_to",
+    "undo_window",
+    "export_uri",
+    "key_schema",
+    "allow_chain_gaps",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -108,8 +115,12 @@ USAGE = (
     "[--S3_EXPORTS_PREFIX native-exports] [--tables a,b] [--target_tables a:a_scratch,b:b_tmp] "
     "[--dry_run true|false] [--clear_existing_data true|false] [--create_missing_tables true|false] "
     f"[--max_workers 1-{MAX_MAX_WORKERS}] [--max_write_rate ITEMS_PER_SECOND] [--write_rate_percent 1-100] "
-    "[--resume true|false]"
+    "[--resume true|false]; time travel instead of --backup_date: --restore_time <ISO-8601 UTC> | "
+    "--rewind_to <ISO-8601 UTC> | --undo_window <FROM>/<TO> [--allow_chain_gaps true|false] "
+    "[--export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N]"
 )
+TIME_TRAVEL = ("restore_time", "rewind_to", "undo_window")
+"""The time-travel points (``restore.timetravel``): one at most, instead of ``--backup_date``."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,24 @@ class RestoreArgs:
     """Percent (0-100] of each target's write capacity; with ``max_write_rate`` the smaller wins."""
     resume: bool = True
     """Skip data files an interrupted run of the same restore already wrote; False starts fresh."""
+    restore_time: str | None = None
+    """Time travel (``restore.timetravel``): restore the state at this UTC point (ISO-8601)."""
+    rewind_to: str | None = None
+    """Time travel: put back, in place, every item changed after this UTC point."""
+    undo_window: str | None = None
+    """Time travel: ``FROM/TO``, take back the changes made in that window only."""
+    export_uri: str | None = None
+    """``s3://BUCKET/PREFIX``: the exports of one table the toolkit did not make (no backup manifest)."""
+    export_target: str | None = None
+    """With ``export_uri``: the target table (``--target_tables NAME``); None = the exported table's name."""
+    key_schema: tuple[tuple[str, str], ...] = ()
+    """With ``export_uri``: (name, S|N|B) of the key, hash first, for a target to be created."""
+    allow_chain_gaps: bool = False
+    """Time travel: go on over a gap in the incremental exports (its changes are lost), reported."""
+
+    @property
+    def time_travel(self) -> bool:
+        return bool(self.restore_time or self.rewind_to or self.undo_window or self.export_uri)
 
     def target_for(self, source: str) -> str:
         return dict(self.target_tables).get(source, source)
@@ -300,8 +329,14 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Res
 def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
     """The checks every argument goes through, from ``--name value`` strings (the job's command
     line, or an event turned into that form by ``parse_event``)."""
+    travel = check_time_travel(raw)
     date = (present(raw, "backup_date") or "") if "backup_date" in raw else ""
-    if not date:
+    if travel is not None:
+        if date:
+            raise ConfigError(
+                f"--backup_date restores a daily backup and --{travel} a point in time; give one of them"
+            )
+    elif not date:
         raise ConfigError(f"--backup_date is required: YYYY-MM-DD or 'latest'. Usage: {USAGE}")
     if not date.isascii():
         odd = sorted({c for c in date if not c.isascii()})
@@ -310,7 +345,9 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             f"--backup_date {date!r} contains characters other than ASCII digits and '-': {names}; "
             "type the date with the digits 0-9, e.g. --backup_date 2026-01-31"
         )
-    if date.lower() == LATEST:
+    if travel is not None:
+        pass
+    elif date.lower() == LATEST:
         date = LATEST
     else:
         try:
@@ -318,7 +355,10 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
         except ManifestError as exc:
             raise ConfigError(f"{exc}. Usage: --backup_date 2026-01-31 or --backup_date latest") from exc
 
+    export_uri = present(raw, "export_uri")
     bucket_value = (present(raw, config.BACKUP_BUCKET) or env.get(config.BACKUP_BUCKET) or "").strip()
+    if not bucket_value and export_uri is not None:
+        bucket_value = export_uri_bucket(export_uri)
     if not bucket_value:
         raise ConfigError(
             f"--{config.BACKUP_BUCKET} is missing (and environment variable {config.BACKUP_BUCKET} is not set); "
@@ -335,6 +375,10 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
 
     tables_value, targets_value = present(raw, "tables"), present(raw, "target_tables")
     tables = parse_tables(tables_value, name="tables") if tables_value is not None else None
+    export_target = None
+    if export_uri is not None and targets_value is not None and ":" not in targets_value:
+        export_target = config.parse_table_name(targets_value.strip(), source="--target_tables")
+        targets_value = None
     targets = parse_target_tables(targets_value) if targets_value is not None else ()
     if tables is not None:
         outside = [s for s, _ in targets if s not in tables]
@@ -384,7 +428,114 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             else None
         ),
         resume=flag("resume", True),
+        **_time_travel_fields(raw, travel, export_uri, export_target, flag),
     )
+
+
+def check_time_travel(raw: Mapping[str, str]) -> str | None:
+    """The one time-travel point given (its name), or None; two of them are an error."""
+    given = [name for name in TIME_TRAVEL if name in raw]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{' and '.join('--' + n for n in given)} are given; give one of them (--restore_time restores "
+            "a point, --rewind_to puts back what changed after a point, --undo_window takes back one window)"
+        )
+    if given:
+        return given[0]
+    return "export_uri" if "export_uri" in raw else None
+
+
+def export_uri_bucket(uri: str) -> str:
+    if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+        raise ConfigError(f"--export_uri {uri!r} is not an S3 URI; expected s3://BUCKET/PREFIX")
+    return uri[5:].split("/", 1)[0]
+
+
+KEY_TYPES = ("S", "N", "B")
+
+
+def parse_key_schema(value: str) -> tuple[tuple[str, str], ...]:
+    """``pk:S`` or ``pk:S,sk:N``: the partition key, then the sort key, each NAME:TYPE (S, N or B)."""
+    example = "e.g. --key_schema pk:S or --key_schema pk:S,sk:N"
+    parts = [p.strip() for p in value.split(",")]
+    if not 1 <= len(parts) <= 2 or not all(parts):
+        raise ConfigError(
+            f"--key_schema {value!r} is not valid; expected one or two NAME:TYPE (partition key, then sort key), {example}"
+        )
+    keys = []
+    for part in parts:
+        name, sep, kind = part.rpartition(":")
+        name, kind = name.strip(), kind.strip()
+        if not sep or not name:
+            raise ConfigError(f"--key_schema: {part!r} is not NAME:TYPE; {example}")
+        if kind not in KEY_TYPES:
+            raise ConfigError(
+                f"--key_schema: {part!r} has type {kind!r}; a key is S (string), N (number) or B (binary), {example}"
+            )
+        if len(name.encode("utf-8")) > 255:
+            raise ConfigError(f"--key_schema: the key name {name[:40]!r}... is longer than 255 bytes")
+        keys.append((name, kind))
+    if len(keys) == 2 and keys[0][0] == keys[1][0]:
+        raise ConfigError(
+            f"--key_schema {value!r} names {keys[0][0]!r} twice; the sort key needs its own name"
+        )
+    return tuple(keys)
+
+
+def _time_travel_fields(
+    raw: Mapping[str, str],
+    travel: str | None,
+    export_uri: str | None,
+    export_target: str | None,
+    flag: Callable[[str, bool], bool],
+) -> dict[str, Any]:
+    """The time-travel arguments, checked (points parsed: ISO-8601 UTC, not in the future)."""
+    from dynamodb_dr.restore.timetravel.points import iso, parse_point, parse_window
+
+    key_schema_value = present(raw, "key_schema")
+    gaps = present(raw, "allow_chain_gaps")
+    if travel is None:
+        for name, value in (("key_schema", key_schema_value), ("allow_chain_gaps", gaps)):
+            if value is not None:
+                raise ConfigError(
+                    f"--{name} is for a time-travel restore (--restore_time, --rewind_to, --undo_window or "
+                    "--export_uri); leave it out of a restore of a daily backup"
+                )
+        return {}
+    if key_schema_value is not None and export_uri is None:
+        raise ConfigError(
+            "--key_schema is for --export_uri (exports without a backup manifest); the toolkit's own exports "
+            "carry the table definition"
+        )
+    fields: dict[str, Any] = {"allow_chain_gaps": flag("allow_chain_gaps", False)}
+    restore_time, rewind_to, undo = (present(raw, n) for n in TIME_TRAVEL)
+    if restore_time is not None:
+        fields["restore_time"] = iso(parse_point(restore_time, name="restore_time"))
+    if rewind_to is not None:
+        fields["rewind_to"] = iso(parse_point(rewind_to, name="rewind_to"))
+    if undo is not None:
+        start, end = parse_window(undo)
+        fields["undo_window"] = f"{iso(start)}/{iso(end)}"
+    if rewind_to is not None or undo is not None:
+        what = "--rewind_to" if rewind_to is not None else "--undo_window"
+        for name in ("clear_existing_data", "create_missing_tables"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"{what} changes the live table in place, item by item; --{name} does not apply. "
+                    "Use --restore_time for a restore into another or a new table"
+                )
+    if export_uri is not None:
+        export_uri_bucket(export_uri)
+        fields["export_uri"] = export_uri.rstrip("/")
+        fields["export_target"] = export_target
+        if key_schema_value is not None:
+            fields["key_schema"] = parse_key_schema(key_schema_value)
+        if "tables" in raw:
+            raise ConfigError(
+                "--tables selects tables of a daily backup; --export_uri holds one table's exports: name its "
+                "target with --target_tables NAME"
+            )
+    return fields
 
 
 def check_useful_rate(rate: float, *, what: str) -> float:
@@ -496,6 +647,12 @@ def parse_event(event: object, env: Mapping[str, str] | None = None) -> RestoreA
             '{"backup_date": "latest", "tables": ["orders"], "dry_run": true}'
         )
     check_names(event, prefix="", glue=False)
+    travel = [n for n in (*TIME_TRAVEL, "export_uri", "key_schema", "allow_chain_gaps") if n in event]
+    if travel:
+        raise ConfigError(
+            f"event field {travel[0]!r} is for a time-travel restore, which runs on the restore job (Glue) or "
+            "dynamodb-dr restore, not in the Restore Lambda; restore a daily backup here with backup_date"
+        )
     raw = {name: _event_value(name, value) for name, value in event.items()}
     raw.setdefault("backup_date", LATEST)
     raw.setdefault("max_workers", str(LAMBDA_DEFAULT_MAX_WORKERS))
@@ -506,7 +663,6 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
     """``args`` as the Glue job's ``--name value`` arguments (StartJobRun ``Arguments``): parsing them
     with ``parse_args`` gives ``args`` back."""
     out = {
-        "--backup_date": args.backup_date,
         f"--{config.BACKUP_BUCKET}": args.backup_bucket,
         f"--{config.S3_EXPORTS_PREFIX}": args.exports_prefix,
         "--dry_run": _flag(args.dry_run),
@@ -515,6 +671,17 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
         "--max_workers": str(args.max_workers),
         "--resume": _flag(args.resume),
     }
+    if args.backup_date:
+        out = {"--backup_date": args.backup_date, **out}
+    for name in (*TIME_TRAVEL, "export_uri"):
+        if getattr(args, name):
+            out[f"--{name}"] = getattr(args, name)
+    if args.time_travel:
+        out["--allow_chain_gaps"] = _flag(args.allow_chain_gaps)
+    if args.export_target:
+        out["--target_tables"] = args.export_target
+    if args.key_schema:
+        out["--key_schema"] = ",".join(f"{n}:{t}" for n, t in args.key_schema)
     if args.environment:
         out[f"--{config.ENVIRONMENT}"] = args.environment
     if args.tables is not None:

@@ -66,6 +66,10 @@ class TableResult:
     progress: list[list[float]] = field(default_factory=list)
     """[seconds since the write stage started, items written by this run] at every progress log
     line: the throughput against ``write_rate_budget`` over time (the notebooks plot it)."""
+    time_travel: dict[str, Any] | None = None
+    """A restore to a point in time, a rewind or an undo (``restore.timetravel``): the effective point
+    and its distance from the one asked, the exports used, puts, deletes, conflicts, unchanged items,
+    reads and write units."""
     restore_backup_command: str | None = None
     """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)

@@ -109,6 +109,14 @@ COMPONENTS = (
         artifact_argument="monitor_package_path",
     ),
     Component(
+        name="export_chain",
+        entry="lambdas/export_chain/handler.py",
+        module="export_backup",
+        lambda_call="chain",
+        artifact="lambda/export_chain.zip",
+        artifact_argument="chain_package_path",
+    ),
+    Component(
         name="restore_job",
         entry="glue_jobs/restore_job.py",
         module="glue_restore",

@@ -31,6 +31,7 @@ from terraform_model import (
 
 # Actions AWS does not let a policy scope to a resource: the only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL = {
+    "cloudwatch:PutMetricData",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "dynamodb:ListStreams",

@@ -262,6 +262,7 @@ def test_lambdas_have_schedules_logs_and_alarms() -> None:
     assert {r["schedule_expression"] for r in rules.values()} == {
         "${var.export_schedule}",
         "${var.monitor_schedule}",
+        '"rate(${var.incremental_export_minutes} minutes)"',
     }
     # Each Lambda's log group and Errors alarm come from modules/lambda_function.
     lambda_module = module("lambda_function")
@@ -276,7 +277,7 @@ def test_lambdas_have_schedules_logs_and_alarms() -> None:
     assert unquote(errors["metric_name"]) == "Errors" and errors["alarm_actions"] == [
         "${var.alarm_topic_arn}"
     ]
-    calls = [ModuleCall(tf, name) for name in ("export", "monitor")]
+    calls = [ModuleCall(tf, name) for name in ("export", "monitor", "chain")]
     for call in calls:
         assert call.module.path == lambda_module.path
         assert call.arguments["log_retention_days"] == "${var.log_retention_days}"

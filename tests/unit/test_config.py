@@ -72,6 +72,12 @@ def test_missing_required_variable_is_named(name: str, value: str | None):
         ("S3_EXPORTS_PREFIX", "/", "not a usable S3 key prefix"),
         ("S3_EXPORTS_PREFIX", "   ", "not a usable S3 key prefix"),
         ("S3_EXPORTS_PREFIX", "a//b", "not a usable S3 key prefix"),
+        ("INCREMENTAL_EXPORT_MINUTES", "14", "whole minutes from 15 to 1440"),
+        ("INCREMENTAL_EXPORT_MINUTES", "1441", "whole minutes from 15 to 1440"),
+        ("INCREMENTAL_EXPORT_MINUTES", "15.0", "whole minutes from 15 to 1440"),
+        ("INCREMENTAL_EXPORT_MINUTES", "0060", "whole minutes from 15 to 1440"),
+        ("INCREMENTAL_EXPORT_MINUTES", "1h", "whole minutes from 15 to 1440"),
+        ("INCREMENTAL_EXPORT_VIEW", "NEW_IMAGES", "NEW_AND_OLD_IMAGES or NEW_IMAGE"),
     ],
 )
 def test_malformed_variable_is_named_with_what_was_expected(name: str, value: str, says: str):

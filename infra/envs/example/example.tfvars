@@ -7,7 +7,9 @@ table_names = ["orders", "users"]
 
 export_schedule  = "cron(0 3 * * ? *)" # daily, 03:00 UTC
 monitor_schedule = "rate(10 minutes)"
-retention_days   = 35
+
+incremental_export_minutes = 60 # the export chain's window: the RPO of a restore to a point
+retention_days             = 35
 
 glue_worker_type       = "G.1X"
 glue_number_of_workers = 4

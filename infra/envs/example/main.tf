@@ -32,21 +32,25 @@ module "backup_storage" {
 module "export_backup" {
   source = "../../modules/export_backup"
 
-  name                  = local.name
-  environment           = var.environment
-  table_names           = var.table_names
-  backup_bucket_name    = module.backup_storage.bucket_name
-  backup_bucket_arn     = module.backup_storage.bucket_arn
-  exports_prefix        = module.backup_storage.exports_prefix
-  kms_key_arn           = module.backup_storage.kms_key_arn
-  export_package_path   = "${local.artifacts_dir}/lambda/export_backup.zip"
-  monitor_package_path  = "${local.artifacts_dir}/lambda/export_monitor.zip"
-  powertools_layer_arn  = local.powertools_layer_arn
-  export_schedule       = var.export_schedule
-  monitor_schedule      = var.monitor_schedule
-  backup_deadline_hours = var.backup_deadline_hours
-  log_retention_days    = var.log_retention_days
-  alarm_emails          = var.alarm_emails
+  name                 = local.name
+  environment          = var.environment
+  table_names          = var.table_names
+  backup_bucket_name   = module.backup_storage.bucket_name
+  backup_bucket_arn    = module.backup_storage.bucket_arn
+  exports_prefix       = module.backup_storage.exports_prefix
+  kms_key_arn          = module.backup_storage.kms_key_arn
+  export_package_path  = "${local.artifacts_dir}/lambda/export_backup.zip"
+  monitor_package_path = "${local.artifacts_dir}/lambda/export_monitor.zip"
+  chain_package_path   = "${local.artifacts_dir}/lambda/export_chain.zip"
+  powertools_layer_arn = local.powertools_layer_arn
+  export_schedule      = var.export_schedule
+  monitor_schedule     = var.monitor_schedule
+
+  incremental_export_minutes = var.incremental_export_minutes
+  incremental_export_view    = var.incremental_export_view
+  backup_deadline_hours      = var.backup_deadline_hours
+  log_retention_days         = var.log_retention_days
+  alarm_emails               = var.alarm_emails
 }
 
 module "glue_restore" {

@@ -36,6 +36,18 @@ variable "monitor_schedule" {
   default     = "rate(10 minutes)"
 }
 
+variable "incremental_export_minutes" {
+  description = "Window of each incremental export of the export chain, in minutes (15-1440): the RPO of a restore from the chain; the chain Lambda runs this often."
+  type        = number
+  default     = 60
+}
+
+variable "incremental_export_view" {
+  description = "ExportViewType of the incremental exports: NEW_AND_OLD_IMAGES (what a rewind needs) or NEW_IMAGE."
+  type        = string
+  default     = "NEW_AND_OLD_IMAGES"
+}
+
 variable "retention_days" {
   description = "Days an export is kept in S3 before lifecycle expires it."
   type        = number

@@ -1,5 +1,6 @@
-# The export Lambda (starts the day's native export of every table) and the export monitor (follows
-# the exports and completes the manifest), their schedules, logs, dead-letter queue and alarms.
+# The export Lambda (starts the day's native export of every table), the export monitor (follows
+# the exports and completes the manifest) and the export chain Lambda (incremental exports every
+# incremental_export_minutes per table), their schedules, logs, dead-letter queue and alarms.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -12,6 +13,7 @@ locals {
 
   export_function_name  = "${var.name}-export-backup"
   monitor_function_name = "${var.name}-export-monitor"
+  chain_function_name   = "${var.name}-export-chain"
 
   # The names dynamodb_dr.config.BackupSettings reads (tests/infra checks they match the code).
   environment_variables = {
@@ -20,7 +22,17 @@ locals {
     DYNAMODB_TABLES   = jsonencode(var.table_names)
     S3_EXPORTS_PREFIX = var.exports_prefix
     EXPORT_FORMAT     = var.export_format
+
+    INCREMENTAL_EXPORT_MINUTES = tostring(var.incremental_export_minutes)
+    INCREMENTAL_EXPORT_VIEW    = var.incremental_export_view
   }
+
+  # The export chain's objects: its incremental exports, the full exports that restart it, chain.json.
+  incremental_objects = "${var.backup_bucket_arn}/${var.exports_prefix}/incremental/*"
+
+  # CloudWatch allows period x evaluation_periods of at most a day; with 2 periods, a period of at
+  # most 12 hours. One chain run per window publishes one ChainLagSeconds datapoint per table.
+  lag_period_seconds = min(var.incremental_export_minutes, 720) * 60
 
   table_arns  = [for t in var.table_names : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}"]
   export_arns = [for t in var.table_names : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}/export/*"]
@@ -75,6 +87,25 @@ module "monitor" {
   tags                           = var.tags
 }
 
+module "chain" {
+  source = "../lambda_function"
+
+  function_name                  = local.chain_function_name
+  description                    = "Extends each table's chain of DynamoDB incremental exports, restarting broken chains"
+  package_path                   = var.chain_package_path
+  powertools_layer_arn           = var.powertools_layer_arn
+  timeout                        = 300
+  reserved_concurrent_executions = 1
+  environment_variables          = local.environment_variables
+  kms_key_arn                    = var.kms_key_arn
+  policy_name                    = "export-chain"
+  policy_json                    = data.aws_iam_policy_document.chain.json
+  dead_letter_queue_arn          = aws_sqs_queue.dead_letter.arn
+  alarm_topic_arn                = aws_sns_topic.alarms.arn
+  log_retention_days             = var.log_retention_days
+  tags                           = var.tags
+}
+
 resource "aws_lambda_function_event_invoke_config" "export" {
   function_name                = module.export.function_name
   maximum_retry_attempts       = 2
@@ -85,6 +116,12 @@ resource "aws_lambda_function_event_invoke_config" "monitor" {
   function_name                = module.monitor.function_name
   maximum_retry_attempts       = 0
   maximum_event_age_in_seconds = 600
+}
+
+resource "aws_lambda_function_event_invoke_config" "chain" {
+  function_name                = module.chain.function_name
+  maximum_retry_attempts       = 1
+  maximum_event_age_in_seconds = 900
 }
 
 # --- Schedules ----------------------------------------------------------------------------------
@@ -127,6 +164,26 @@ resource "aws_lambda_permission" "monitor" {
   function_name = module.monitor.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.monitor.arn
+}
+
+resource "aws_cloudwatch_event_rule" "chain" {
+  name                = "${local.chain_function_name}-schedule"
+  description         = "Start the next incremental export window of every table"
+  schedule_expression = "rate(${var.incremental_export_minutes} minutes)"
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "chain" {
+  rule = aws_cloudwatch_event_rule.chain.name
+  arn  = module.chain.function_arn
+}
+
+resource "aws_lambda_permission" "chain" {
+  statement_id  = "AllowChainScheduleToInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = module.chain.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.chain.arn
 }
 
 # --- Alarms -------------------------------------------------------------------------------------
@@ -217,6 +274,49 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   tags                = var.tags
+}
+
+# The export chain Lambda publishes, per table, ChainRestarted (1 when a broken chain was restarted
+# from a new full export, else 0) and ChainLagSeconds (how far the chain's newest restorable point
+# trails PITR's LatestRestorableDateTime), namespace DynamoDBDR, dimensions Environment, TableName.
+resource "aws_cloudwatch_metric_alarm" "chain_restarted" {
+  for_each = toset(var.table_names)
+
+  alarm_name          = "${var.name}-chain-restarted-${each.key}"
+  alarm_description   = "The incremental export chain of ${each.key} broke (PITR disabled or its recovery period passed, table recreated, or an export failed) and restarted from a new full export: read the 'export chain restarted' log line and chain.json's breaks."
+  namespace           = "DynamoDBDR"
+  metric_name         = "ChainRestarted"
+  dimensions          = { Environment = var.environment, TableName = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "chain_lag" {
+  for_each = toset(var.table_names)
+
+  alarm_name          = "${var.name}-chain-lag-${each.key}"
+  alarm_description   = "The incremental export chain of ${each.key} trails PITR by more than two windows (${2 * var.incremental_export_minutes} minutes), or the chain Lambda published nothing for two periods: the RPO of a restore from the chain is worse than its window."
+  namespace           = "DynamoDBDR"
+  metric_name         = "ChainLagSeconds"
+  dimensions          = { Environment = var.environment, TableName = each.key }
+  statistic           = "Maximum"
+  period              = local.lag_period_seconds
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  threshold           = 2 * var.incremental_export_minutes * 60
+  comparison_operator = "GreaterThanThreshold"
+  # No datapoint means the chain Lambda did not run (or PITR was never enabled): the chain is not
+  # advancing, which is what this alarm is for.
+  treat_missing_data = "breaching"
+  alarm_actions      = [aws_sns_topic.alarms.arn]
+  ok_actions         = [aws_sns_topic.alarms.arn]
+  tags               = var.tags
 }
 
 # --- Addresses before modules/lambda_function (an existing deployment keeps its resources) ------

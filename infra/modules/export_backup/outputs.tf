@@ -8,6 +8,16 @@ output "monitor_function_name" {
   value       = module.monitor.function_name
 }
 
+output "chain_function_name" {
+  description = "Name of the export chain Lambda (incremental exports every incremental_export_minutes)."
+  value       = module.chain.function_name
+}
+
+output "chain_role_arn" {
+  description = "ARN of the export chain Lambda's execution role."
+  value       = module.chain.role_arn
+}
+
 output "export_role_arn" {
   description = "ARN of the export Lambda's execution role."
   value       = module.export.role_arn

@@ -64,6 +64,33 @@ variable "monitor_package_path" {
   type        = string
 }
 
+variable "chain_package_path" {
+  description = "Path of the export chain Lambda's zip built by `make package` (dist/lambda/export_chain.zip)."
+  type        = string
+}
+
+variable "incremental_export_minutes" {
+  description = "Window of each incremental export of the export chain, in minutes (INCREMENTAL_EXPORT_MINUTES, 15-1440): the RPO of a restore from the chain. The chain Lambda runs this often."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.incremental_export_minutes >= 15 && var.incremental_export_minutes <= 1440 && floor(var.incremental_export_minutes) == var.incremental_export_minutes
+    error_message = "incremental_export_minutes must be a whole number of minutes from 15 to 1440 (DynamoDB's incremental export window: 15 minutes to 24 hours)."
+  }
+}
+
+variable "incremental_export_view" {
+  description = "ExportViewType of the incremental exports (INCREMENTAL_EXPORT_VIEW): NEW_AND_OLD_IMAGES (what a rewind needs) or NEW_IMAGE."
+  type        = string
+  default     = "NEW_AND_OLD_IMAGES"
+
+  validation {
+    condition     = contains(["NEW_AND_OLD_IMAGES", "NEW_IMAGE"], var.incremental_export_view)
+    error_message = "incremental_export_view must be NEW_AND_OLD_IMAGES or NEW_IMAGE."
+  }
+}
+
 variable "powertools_layer_arn" {
   description = "ARN of the AWS-published Powertools for AWS Lambda (Python) v3 layer for python3.11 x86_64."
   type        = string

@@ -35,12 +35,17 @@ data "aws_iam_policy_document" "glue" {
     # DescribeTable (and the table_exists waiter): check or wait for the targets. CreateTable and
     # UpdateContinuousBackups: --create_missing_tables. CreateBackup: an on-demand backup of a
     # target before --clear_existing_data. Scan + BatchWriteItem: clear and write the items.
+    # GetItem + conditional PutItem/DeleteItem: --rewind_to / --undo_window put back each changed
+    # item only while it is still in its last exported state.
     sid = "RestoreIntoTheTargetTables"
     actions = [
       "dynamodb:BatchWriteItem",
       "dynamodb:CreateBackup",
       "dynamodb:CreateTable",
+      "dynamodb:DeleteItem",
       "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
       "dynamodb:Scan",
       "dynamodb:UpdateContinuousBackups",
     ]

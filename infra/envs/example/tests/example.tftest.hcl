@@ -160,6 +160,7 @@ run "export_lambdas" {
     kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
     export_package_path  = "tests/artifacts/lambda/export_backup.zip"
     monitor_package_path = "tests/artifacts/lambda/export_monitor.zip"
+    chain_package_path   = "tests/artifacts/lambda/export_chain.zip"
     powertools_layer_arn = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
   }
 
@@ -206,8 +207,34 @@ run "export_lambdas" {
   }
 
   assert {
-    condition     = module.export.errors_alarm_name == "dynamodb-dr-prod-export-backup-errors" && module.monitor.errors_alarm_name == "dynamodb-dr-prod-export-monitor-errors"
+    condition     = module.export.errors_alarm_name == "dynamodb-dr-prod-export-backup-errors" && module.monitor.errors_alarm_name == "dynamodb-dr-prod-export-monitor-errors" && module.chain.errors_alarm_name == "dynamodb-dr-prod-export-chain-errors"
     error_message = "Each export Lambda keeps its Errors alarm."
+  }
+
+  assert {
+    condition = toset(flatten(data.aws_iam_policy_document.chain.statement[*].actions)) == toset([
+      "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ExportTableToPointInTime", "dynamodb:DescribeExport",
+      "s3:GetObject", "s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListBucket",
+      "kms:Decrypt", "kms:GenerateDataKey", "cloudwatch:PutMetricData",
+    ])
+    error_message = "The export chain Lambda's own policy document grants exactly what its code calls."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.chain.statement : s.resources if contains(s.actions, "s3:PutObject")])) == toset([
+      "arn:aws:s3:::mocked-bucket/native-exports/incremental/*",
+    ])
+    error_message = "The export chain writes (and DynamoDB writes its exports) under the incremental prefix only."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.chain.schedule_expression == "rate(60 minutes)"
+    error_message = "The export chain runs every incremental_export_minutes (default 60)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.chain_lag["orders"].threshold == 7200 && aws_cloudwatch_metric_alarm.chain_lag["orders"].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.chain_restarted["users"].metric_name == "ChainRestarted"
+    error_message = "Per table: an alarm when the chain lags by more than two windows (or reports nothing), and one when it restarts."
   }
 }
 
