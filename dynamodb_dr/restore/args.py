@@ -21,9 +21,12 @@ import difflib
 import json
 import math
 import os
+import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from dynamodb_dr import config
 from dynamodb_dr.backup_manifest import parse_backup_date
@@ -52,6 +55,12 @@ KNOWN = (
     "max_write_rate",
     "write_rate_percent",
     "resume",
+    "verify",
+    "verify_only",
+    "verify_timestamp_attribute",
+    "drill",
+    "keep_drill_tables",
+    "drill_topic_arn",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -108,7 +117,9 @@ USAGE = (
     "[--S3_EXPORTS_PREFIX native-exports] [--tables a,b] [--target_tables a:a_scratch,b:b_tmp] "
     "[--dry_run true|false] [--clear_existing_data true|false] [--create_missing_tables true|false] "
     f"[--max_workers 1-{MAX_MAX_WORKERS}] [--max_write_rate ITEMS_PER_SECOND] [--write_rate_percent 1-100] "
-    "[--resume true|false]"
+    "[--resume true|false] [--verify true|false] [--verify_only true|false] "
+    "[--verify_timestamp_attribute NAME] [--drill true|false] [--keep_drill_tables true|false] "
+    "[--drill_topic_arn SNS_TOPIC_ARN]"
 )
 
 
@@ -133,9 +144,29 @@ class RestoreArgs:
     """Percent (0-100] of each target's write capacity; with ``max_write_rate`` the smaller wins."""
     resume: bool = True
     """Skip data files an interrupted run of the same restore already wrote; False starts fresh."""
+    verify: bool = False
+    """After the restore, compare every target with the backup, item by item (``verify``)."""
+    verify_only: bool = False
+    """Compare the existing targets with the backup; write nothing."""
+    verify_timestamp_attribute: str | None = None
+    """An attribute every write sets (epoch seconds/ms or ISO 8601): newer items are live writes."""
+    drill: bool = False
+    """A DR drill: restore into ``{table}-drill-{drill_date}``, verify, record, delete (``drill``)."""
+    drill_date: str | None = None
+    """``yyyymmdd`` (UTC) of the drill's scratch table names; set with ``drill``."""
+    keep_drill_tables: bool = False
+    drill_topic_arn: str | None = None
+    """SNS topic that hears each drill's result."""
 
     def target_for(self, source: str) -> str:
+        if self.drill and self.drill_date:
+            return drill_table_name(source, self.drill_date)
         return dict(self.target_tables).get(source, source)
+
+
+def drill_table_name(source: str, drill_date: str) -> str:
+    """The drill's scratch table: ``orders`` -> ``orders-drill-20261203``."""
+    return f"{source}-drill-{drill_date}"
 
 
 def split_argv(argv: Sequence[str]) -> dict[str, str]:
@@ -349,6 +380,7 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
         return default if value is None else parse_bool(value, name=name)
 
     workers = present(raw, "max_workers")
+    drill_options = _drill_options(raw, flag, targets)
     max_rate, percent = present(raw, "max_write_rate"), present(raw, "write_rate_percent")
     return RestoreArgs(
         backup_date=date,
@@ -359,7 +391,6 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
         target_tables=targets,
         dry_run=flag("dry_run", False),
         clear_existing_data=flag("clear_existing_data", False),
-        create_missing_tables=flag("create_missing_tables", False),
         max_workers=(
             parse_int(workers, name="max_workers", low=1, high=MAX_MAX_WORKERS)
             if workers
@@ -383,8 +414,71 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             if percent is not None
             else None
         ),
-        resume=flag("resume", True),
+        resume=flag("resume", True) and not drill_options["drill"],
+        **drill_options,
     )
+
+
+SNS_TOPIC_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+ATTRIBUTE_NAME_MAX = 255
+
+
+def _drill_options(
+    raw: Mapping[str, str], flag: Callable[[str, bool], bool], targets: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """``--verify*`` and ``--drill*``: the combinations that make no sense are refused by name."""
+    verify, verify_only, drill = flag("verify", False), flag("verify_only", False), flag("drill", False)
+    attribute = present(raw, "verify_timestamp_attribute")
+    if attribute is not None and len(attribute.encode("utf-8")) > ATTRIBUTE_NAME_MAX:
+        raise ConfigError(
+            f"--verify_timestamp_attribute is {len(attribute.encode('utf-8'))} bytes long; an attribute name "
+            f"is at most {ATTRIBUTE_NAME_MAX}"
+        )
+    if attribute is not None and not (verify or verify_only or drill):
+        raise ConfigError(
+            "--verify_timestamp_attribute is given without --verify true, --verify_only true or --drill true; "
+            "add one of them, or leave it out"
+        )
+    if verify_only:
+        for name in ("dry_run", "clear_existing_data", "create_missing_tables", "drill"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"--verify_only true writes nothing, so --{name} true makes no sense with it; leave one out"
+                )
+    topic = present(raw, "drill_topic_arn")
+    if topic is not None and not SNS_TOPIC_RE.match(topic):
+        raise ConfigError(
+            f"--drill_topic_arn={topic!r} is not an SNS topic ARN; expected e.g. "
+            "arn:aws:sns:us-east-1:123456789012:dr-drills"
+        )
+    keep = flag("keep_drill_tables", False)
+    if not drill and ("keep_drill_tables" in raw or topic is not None):
+        raise ConfigError(
+            "--keep_drill_tables and --drill_topic_arn go with --drill true; add it or leave them out"
+        )
+    drill_date = None
+    if drill:
+        for name in ("dry_run", "clear_existing_data"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"--drill true restores into a new scratch table, so --{name} true makes no sense with it; "
+                    "leave it out"
+                )
+        if targets:
+            raise ConfigError(
+                "--drill true names its scratch tables itself ({table}-drill-{yyyymmdd}); leave --target_tables out"
+            )
+        drill_date = datetime.now(UTC).strftime("%Y%m%d")
+    return {
+        "verify": verify or drill,
+        "verify_only": verify_only,
+        "verify_timestamp_attribute": attribute,
+        "drill": drill,
+        "drill_date": drill_date,
+        "keep_drill_tables": keep,
+        "drill_topic_arn": topic,
+        "create_missing_tables": flag("create_missing_tables", False) or drill,
+    }
 
 
 def check_useful_rate(rate: float, *, what: str) -> float:
@@ -404,8 +498,24 @@ def check_useful_rate(rate: float, *, what: str) -> float:
 LAMBDA_DEFAULT_MAX_WORKERS = 5
 """The Restore Lambda's default ``max_workers`` (the event users know says 5; the job's is 4)."""
 
-_EVENT_BOOLEANS = ("dry_run", "clear_existing_data", "create_missing_tables", "resume")
-_EVENT_STRINGS = ("backup_date", config.BACKUP_BUCKET, config.ENVIRONMENT, config.S3_EXPORTS_PREFIX)
+_EVENT_BOOLEANS = (
+    "dry_run",
+    "clear_existing_data",
+    "create_missing_tables",
+    "resume",
+    "verify",
+    "verify_only",
+    "drill",
+    "keep_drill_tables",
+)
+_EVENT_STRINGS = (
+    "backup_date",
+    config.BACKUP_BUCKET,
+    config.ENVIRONMENT,
+    config.S3_EXPORTS_PREFIX,
+    "verify_timestamp_attribute",
+    "drill_topic_arn",
+)
 
 
 def _json_type(value: object) -> str:
@@ -525,6 +635,17 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
         out["--max_write_rate"] = _number(args.max_write_rate)
     if args.write_rate_percent is not None:
         out["--write_rate_percent"] = _number(args.write_rate_percent)
+    if args.verify and not args.drill:
+        out["--verify"] = "true"
+    if args.verify_only:
+        out["--verify_only"] = "true"
+    if args.verify_timestamp_attribute:
+        out["--verify_timestamp_attribute"] = args.verify_timestamp_attribute
+    if args.drill:
+        out["--drill"] = "true"
+        out["--keep_drill_tables"] = _flag(args.keep_drill_tables)
+        if args.drill_topic_arn:
+            out["--drill_topic_arn"] = args.drill_topic_arn
     return out
 
 
