@@ -606,6 +606,12 @@ def parse_event(event: object, env: Mapping[str, str] | None = None) -> RestoreA
             '{"backup_date": "latest", "tables": ["orders"], "dry_run": true}'
         )
     check_names(event, prefix="", glue=False)
+    if event.get("drill") is True:
+        raise ConfigError(
+            "a drill runs on the Glue restore job (it creates, restores, scans and deletes tables: longer than a "
+            "Lambda may wait); its schedule starts it, or: aws glue start-job-run --job-name <restore job> "
+            '--arguments \'{"--drill":"true","--backup_date":"latest"}\''
+        )
     raw = {name: _event_value(name, value) for name, value in event.items()}
     raw.setdefault("backup_date", LATEST)
     raw.setdefault("max_workers", str(LAMBDA_DEFAULT_MAX_WORKERS))
