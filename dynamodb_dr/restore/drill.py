@@ -35,6 +35,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import describe, is_missing_table
+from dynamodb_dr.drill_history import DRILLS_FOLDER
 from dynamodb_dr.restore import write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.job import RestoreRun, _Table, check_restore, execute_restore, export_time
@@ -44,7 +45,6 @@ from dynamodb_dr.restore.runner import StageRunner
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "DynamoDBDR"
-DRILLS_FOLDER = "drills"
 FAILED = "FAILED"
 
 

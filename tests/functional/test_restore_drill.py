@@ -182,3 +182,56 @@ def test_drill_arguments_survive_the_hand_off_and_the_lambda_refuses_a_drill():
     assert parse_args(argv) == args
     with pytest.raises(ConfigError, match="runs on the Glue restore job"):
         parse_event({"drill": True}, env={"BACKUP_BUCKET": BUCKET})
+
+
+# --- the history: dynamodb-dr drills list, through the console script --------------------------------
+
+
+def test_drills_list_shows_each_drill_per_table_oldest_first(clients):
+    from test_cli import assert_bad_input, base_env
+    from test_cli import console_script as make_script
+    from test_cli import run as run_script
+
+    earlier = datetime.now(UTC) - timedelta(days=7)
+    failed = drill.run_drill(
+        drill_args("--tables", "orders"),
+        s3=boto3.client("s3"),
+        dynamodb=boto3.client("dynamodb"),
+        cloudwatch=boto3.client("cloudwatch"),
+        sns=None,
+        runner=WriteStageBreaks(2),
+        requested_at=earlier,
+    )
+    passed = run(drill_args(), ThreadRunner(2))
+    assert not failed.ok and passed.ok
+    script = make_script.__wrapped__(_TmpFactory())
+    env = base_env(BACKUP_BUCKET=BUCKET)
+
+    listed = run_script(script, "drills", "list", "--table", "orders", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [r["status"] for r in rows] == ["FAILED", "SUCCEEDED"]
+    assert rows[0]["rto_seconds"] is None and "executor lost" in rows[0]["errors"][0]
+    assert (
+        rows[1]["rto_seconds"] == passed.tables[[t.table for t in passed.tables].index("orders")].rto_seconds
+    )
+    assert all(r["table"] == "orders" and r["scratch_table_deleted"] for r in rows)
+
+    everything = run_script(script, "drills", "list", env=env)
+    assert everything.returncode == 0, everything.stderr
+    lines = everything.stdout.splitlines()
+    assert sum("SUCCEEDED" in line for line in lines) == 2 and sum("FAILED" in line for line in lines) == 1
+    assert any("users" in line and "deleted" in line for line in lines)
+    assert "executor lost" in everything.stderr + everything.stdout
+
+    assert_bad_input(run_script(script, "drills", "list", "--table", "x", env=env), "--table", "not a valid")
+
+
+class _TmpFactory:
+    """``tmp_path_factory`` for the console script fixture called directly."""
+
+    def mktemp(self, name: str):
+        import tempfile
+        from pathlib import Path
+
+        return Path(tempfile.mkdtemp(prefix=name))

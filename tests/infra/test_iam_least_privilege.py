@@ -39,6 +39,7 @@ NO_RESOURCE_LEVEL = {
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:PutMetricData",  # narrowed by the cloudwatch:namespace condition instead
 }
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
