@@ -14,7 +14,6 @@ import boto3
 import pytest
 import restore_job
 
-from dynamodb_dr.item_digest import canonical_key, item_digest
 from dynamodb_dr.restore.args import parse_args
 from dynamodb_dr.restore.job import run_restore
 from dynamodb_dr.restore.runner import ThreadRunner
@@ -54,34 +53,6 @@ def users_backup(ddb, s3, count: int = 12) -> list[dict]:
 def restore(ddb, s3, *argv: str):
     args = parse_args(["--backup_date", "latest", "--BACKUP_BUCKET", BUCKET, *argv])
     return run_restore(args, s3=s3, dynamodb=ddb, runner=ThreadRunner(2), progress_seconds=0.2)
-
-
-# --- the digest: DynamoDB's rules, not the text -------------------------------------------------------
-
-
-def test_item_digest_follows_dynamodb_equality():
-    base = {"pk": {"S": "a"}, "n": {"N": "1"}, "ns": {"NS": ["1", "2.50"]}, "b": {"B": NON_UTF8}}
-    same = [
-        {**base, "n": {"N": "1.0"}},  # DynamoDB normalizes numbers
-        {**base, "n": {"N": "1E0"}},
-        {**base, "ns": {"NS": ["2.5", "1"]}},  # sets are unordered, their numbers normalized
-        {**base, "b": {"B": __import__("base64").b64encode(NON_UTF8).decode()}},  # export text = bytes
-    ]
-    different = [
-        {**base, "n": {"S": "1"}},  # S "1" is not N "1"
-        {**base, "n": {"N": "1.01"}},
-        {**base, "ns": {"SS": ["1", "2.50"]}},
-        {**base, "b": {"B": NON_UTF8[:-1]}},
-        {**base, "extra": {"NULL": True}},
-        {**base, "l": {"L": [{"N": "1"}, {"N": "2"}]}},
-    ]
-    assert all(item_digest(item) == item_digest(base) for item in same)
-    assert len({item_digest(item) for item in different} | {item_digest(base)}) == len(different) + 1
-    assert item_digest({"l": {"L": [{"N": "1"}, {"N": "2"}]}}) != item_digest(
-        {"l": {"L": [{"N": "2"}, {"N": "1"}]}}
-    )
-    assert canonical_key({"pk": {"N": "1.50"}}, ["pk"]) == canonical_key({"pk": {"N": "1.5"}}, ["pk"])
-    assert canonical_key({"pk": {"S": "1"}}, ["pk"]) != canonical_key({"pk": {"N": "1"}}, ["pk"])
 
 
 # --- --verify after a restore ----------------------------------------------------------------------
