@@ -426,6 +426,15 @@ def _print_summary(report: dict[str, Any]) -> None:
             r.get("target_state", ""),
         )
     out.print(table)
+    for name, r in report.get("tables", {}).items():
+        v = r.get("verification")
+        if v:
+            out.print(
+                f"verify {name} -> {v['target_table']}: {'OK' if v['ok'] else 'FAILED'}; {v['same']:,} same, "
+                f"{v['missing']:,} missing, {v['extra']:,} extra, {v['different']:,} different, "
+                f"{v['written_after_start']:,} written after the start; {v['read_capacity_units']:g} RCU",
+                markup=False,
+            )
     for message in report.get("errors", []):
         error_line(message)
     for name, r in report.get("tables", {}).items():
@@ -444,6 +453,7 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --backup_date YYYY-MM-DD|latest   --tables a,b   --target_tables a:a_scratch
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
+  --verify true   --verify_only true   --verify_timestamp_attribute updated_at   --drill true (--on glue)
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
 
 \b
@@ -546,6 +556,12 @@ def restore(
         return restore_lib.glue_exit_code(result)
 
     args = parse_args(argv, dict(os.environ))
+    if args.drill:
+        raise ConfigError(
+            "--drill runs as the restore job (it also records the drill, deletes its scratch tables and announces "
+            "the result): dynamodb-dr restore --on glue --job-name <restore job> --drill true, or locally "
+            "python glue_jobs/restore_job.py --drill true --backup_date latest"
+        )
     restore_lib.require_spark()
     s3, dynamodb = _clients("s3", "dynamodb")
     run = check_restore(args, s3=s3, dynamodb=dynamodb)

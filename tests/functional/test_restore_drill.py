@@ -225,6 +225,10 @@ def test_drills_list_shows_each_drill_per_table_oldest_first(clients):
     assert "executor lost" in everything.stderr + everything.stdout
 
     assert_bad_input(run_script(script, "drills", "list", "--table", "x", env=env), "--table", "not a valid")
+    # A drill is the job's (it records and cleans up); the local restore command refuses it.
+    assert_bad_input(
+        run_script(script, "restore", "--backup_date", "latest", "--drill", "true", env=env), "--on glue"
+    )
 
 
 class _TmpFactory:
