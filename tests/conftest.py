@@ -33,6 +33,8 @@ SLOW_FILES = {
     "test_batch_writer.py",
     "test_export_backup.py",
     "test_export_monitor.py",
+    "test_restore_verify.py",
+    "test_restore_drill.py",
 }
 """Left out of ``make test-fast`` (``make test`` runs everything)."""
 

@@ -211,3 +211,39 @@ def test_glue_job_verifies_on_spark_and_a_difference_exits_1(clients, spark, cap
     assert code == 1 and report["tables"]["users"]["status"] == "FAILED"
     assert (v["missing"], v["same"], v["missing_keys"]) == (1, 8, ["pk=u04"])
     assert "verify users -> users: FAILED" in summary and "missing: pk=u04" in summary
+
+
+# --- in the Restore Lambda ------------------------------------------------------------------------------
+
+
+def test_restore_lambda_verifies_and_verify_only_fails_a_changed_table(clients, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    from local_aws.lambda_context import LocalLambdaContext
+
+    ddb, s3 = clients
+    users_backup(ddb, s3, count=5)
+    monkeypatch.setenv("BACKUP_BUCKET", BUCKET)
+    monkeypatch.setenv("RESTORE_GLUE_JOB_NAME", "dr-test-restore-job")
+    spec = importlib.util.spec_from_file_location(
+        "verify_restore_handler", Path(__file__).resolve().parents[2] / "lambdas/restore/handler.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def invoke(event):
+        return module.lambda_handler(
+            event, LocalLambdaContext(function_name="dr-test-restore", remaining_ms=600_000)
+        )
+
+    restored = invoke({"tables": ["users"], "verify": True})
+    assert restored["statusCode"] == 200, restored
+    assert restored["body"]["tables"]["users"]["verification"]["same"] == 5
+    assert restored["body"]["estimate"]["seconds"] > 0
+
+    ddb.put_item(TableName="users", Item={**every_type_item("u03"), "ns": {"NS": ["7"]}})
+    checked = invoke({"tables": ["users"], "verify_only": True})
+    v = checked["body"]["tables"]["users"]["verification"]
+    assert checked["statusCode"] == 500 and (v["different"], v["different_keys"]) == (1, ["pk=u03"])
+    assert checked["body"]["tables"]["users"]["items_written"] == 0
