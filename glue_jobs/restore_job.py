@@ -25,7 +25,7 @@ from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
 from dynamodb_dr.restore import drill
-from dynamodb_dr.restore.args import RestoreArgs, parse_args
+from dynamodb_dr.restore.args import RestoreArgs, parse_args, split_argv
 from dynamodb_dr.restore.job import check_restore, execute_restore
 from dynamodb_dr.restore.progress import format_summary
 from dynamodb_dr.restore.report import not_started
@@ -132,6 +132,27 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _run_started(argv: Sequence[str]) -> datetime | None:
+    """When this Glue job run started (GetJobRun's StartedOn): a drill's RTO counts from the request,
+    so Glue's own start-up before the script runs counts too. None outside Glue, or when it cannot be
+    read (the script's start is used then, and a warning says so)."""
+    raw = split_argv(argv)
+    name, run_id = raw.get("JOB_NAME"), raw.get("JOB_RUN_ID")
+    if not name or not run_id:
+        return None
+    try:
+        started = make_client("glue").get_job_run(JobName=name, RunId=run_id)["JobRun"].get("StartedOn")
+    except ClientError as exc:
+        logger.warning(
+            "drill: the job run's start could not be read; RTO counts from the script's start",
+            extra={"error": describe(exc)},
+        )
+        return None
+    if not isinstance(started, datetime):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
 def _drill(
     args: RestoreArgs, argv: Sequence[str], spark: Any, requested_at: datetime, progress_seconds: float
 ) -> int:
@@ -145,6 +166,7 @@ def _drill(
         return session
 
     runner = SparkRunner(spark) if spark is not None else SparkRunner(factory=start_spark)
+    requested_at = _run_started(argv) or requested_at
     try:
         report = drill.run_drill(
             args,

@@ -61,16 +61,23 @@ def drill_reports(s3, table: str) -> list[dict]:
 def test_a_drill_on_glue_restores_verifies_records_and_removes_its_scratch_tables(clients, spark, capsys):
     ddb, s3, cw = clients
     topic, inbox = topic_with_inbox()
+    # The run Glue started: RTO counts from its StartedOn (Glue's start-up included).
+    glue = boto3.client("glue")
+    glue.create_job(Name="drill-job", Role="arn:aws:iam::123456789012:role/r", Command={"Name": "glueetl"})
+    run_id = glue.start_job_run(JobName="drill-job")["JobRunId"]
+    started_on = glue.get_job_run(JobName="drill-job", RunId=run_id)["JobRun"]["StartedOn"]
 
     code = restore_job.main(
-        ["--BACKUP_BUCKET", BUCKET, "--backup_date", "latest", "--drill", "true", "--drill_topic_arn", topic],
+        ["--BACKUP_BUCKET", BUCKET, "--backup_date", "latest", "--drill", "true", "--drill_topic_arn", topic,
+         "--JOB_NAME", "drill-job", "--JOB_RUN_ID", run_id],
         spark=spark,
-    )
+    )  # fmt: skip
     out = capsys.readouterr()
     report = json.loads(out.out)
 
     assert code == 0, out.out[-3000:]
     assert report["ok"] and set(report["tables"]) == {"users", "orders"}
+    assert report["requested_at"] == started_on.astimezone(UTC).isoformat(timespec="seconds")
     for table, items in (("users", 8), ("orders", 11)):
         result = report["tables"][table]
         assert result["status"] == "SUCCEEDED" and result["scratch_table"] == f"{table}-drill-{TODAY}"

@@ -85,6 +85,13 @@ data "aws_iam_policy_document" "glue" {
   }
 
   statement {
+    # A drill's RTO counts from its job run's start (GetJobRun StartedOn), Glue's start-up included.
+    sid       = "ReadOwnJobRuns"
+    actions   = ["glue:GetJobRun"]
+    resources = ["arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${local.job_name}"]
+  }
+
+  statement {
     # The drill's result announced.
     sid       = "AnnounceDrills"
     actions   = ["sns:Publish"]
