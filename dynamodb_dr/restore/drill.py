@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 
 from dynamodb_dr.aws_errors import describe, is_missing_table
 from dynamodb_dr.drill_history import DRILLS_FOLDER
+from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.restore import write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.job import RestoreRun, _Table, check_restore, execute_restore, export_time
@@ -142,7 +143,11 @@ def run_drill(
     DynamoDBDRError when nothing can start (no such backup or table), like the restore."""
     assert args.drill, "run_drill needs --drill true"
     requested = requested_at or datetime.now(UTC)
-    run = check_restore(args, s3=s3, dynamodb=dynamodb)
+    try:
+        run = check_restore(args, s3=s3, dynamodb=dynamodb)
+    except DynamoDBDRError as exc:  # no backup to drill (none COMPLETE, a table not in it): a failed drill
+        _could_not_start(cloudwatch, sns, args, exc)
+        raise
     created_by_drill = []
     for table in run.tables:
         if table.target is not None and table.target.exists:
@@ -189,6 +194,35 @@ def run_drill(
             },
         )
     return drill
+
+
+def _could_not_start(cloudwatch: Any, sns: Any | None, args: RestoreArgs, exc: DynamoDBDRError) -> None:
+    """DrillSucceeded 0 (per listed table, and without dimensions) and the announcement, so the
+    drill alarms fire now rather than when the staleness alarm notices."""
+    stamp = datetime.now(UTC)
+    data: list[dict[str, Any]] = [
+        {"MetricName": "DrillSucceeded", "Value": 0.0, "Unit": "Count", "Timestamp": stamp}
+    ]
+    data += [
+        {"MetricName": "DrillSucceeded", "Dimensions": [{"Name": "Table", "Value": table}], "Value": 0.0,
+         "Unit": "Count", "Timestamp": stamp}
+        for table in args.tables or ()
+    ]  # fmt: skip
+    try:
+        cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+    except ClientError as error:
+        logger.error("drill metrics could not be put", extra={"error": describe(error)})
+    if args.drill_topic_arn and sns is not None:
+        try:
+            sns.publish(
+                TopicArn=args.drill_topic_arn,
+                Subject="DynamoDB DR drill FAILED: it could not start",
+                Message=json.dumps(
+                    {"ok": False, "tables": list(args.tables or []), "error": str(exc)}, indent=1
+                ),
+            )
+        except ClientError as error:
+            logger.error("drill result could not be announced", extra={"error": describe(error)})
 
 
 def _result(run: RestoreRun, table: _Table, requested: datetime) -> DrillResult:

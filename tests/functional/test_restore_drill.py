@@ -14,9 +14,8 @@ import boto3
 import pytest
 import restore_job
 
-from dynamodb_dr.errors import ConfigError
 from dynamodb_dr.restore import drill
-from dynamodb_dr.restore.args import parse_args, parse_event
+from dynamodb_dr.restore.args import parse_args
 from dynamodb_dr.restore.runner import ThreadRunner
 from local_aws import export_layout
 from tests.support.backups import PREFIX, create_table, make_backup, put_items
@@ -156,39 +155,33 @@ def test_an_existing_scratch_table_fails_the_drill_and_is_left_alone(clients):
     assert metric_values(cw, "DrillSucceeded", "orders") == [0.0]
 
 
+def test_a_drill_that_finds_no_backup_fails_in_its_metrics_and_announces_it(aws):
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    topic, inbox = topic_with_inbox()
+    from dynamodb_dr.errors import BackupNotFoundError
+
+    args = drill_args("--tables", "orders", "--drill_topic_arn", topic)
+    with pytest.raises(BackupNotFoundError):
+        drill.run_drill(
+            args,
+            s3=boto3.client("s3"),
+            dynamodb=boto3.client("dynamodb"),
+            cloudwatch=boto3.client("cloudwatch"),
+            sns=boto3.client("sns"),
+            runner=ThreadRunner(2),
+        )
+    cw = boto3.client("cloudwatch")
+    assert metric_values(cw, "DrillSucceeded", "orders") == [0.0]
+    assert metric_values(cw, "DrillSucceeded", None) == [0.0]
+    (announced,) = inbox()
+    assert announced["ok"] is False and "latest" in announced["error"]
+
+
 def test_keep_drill_tables_keeps_the_verified_scratch_table(clients):
     ddb, _, _ = clients
     report = run(drill_args("--tables", "orders", "--keep_drill_tables", "true"), ThreadRunner(2))
     assert report.ok and report.tables[0].scratch_table_kept
     assert f"orders-drill-{TODAY}" in ddb.list_tables()["TableNames"]
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--drill", "true", "--target_tables", "orders:xyz"], "leave --target_tables out"),
-        (["--drill", "true", "--clear_existing_data", "true"], "--clear_existing_data true makes no sense"),
-        (["--drill", "true", "--drill_topic_arn", "dr-drills"], "not an SNS topic ARN"),
-        (["--keep_drill_tables", "true"], "go with --drill true"),
-        (["--drill", "true", "--verify_only", "true"], "--drill true makes no sense"),
-    ],
-)
-def test_bad_drill_arguments_are_refused_by_name(argv, message):
-    with pytest.raises(ConfigError, match=message):
-        parse_args(["--BACKUP_BUCKET", BUCKET, "--backup_date", "latest", *argv])
-
-
-def test_drill_arguments_survive_the_hand_off_and_the_lambda_refuses_a_drill():
-    from dynamodb_dr.restore.args import job_arguments
-
-    args = drill_args(
-        "--tables", "orders", "--drill_topic_arn", "arn:aws:sns:us-east-1:123456789012:dr-drills"
-    )
-    assert args.target_for("orders") == f"orders-drill-{TODAY}" and args.create_missing_tables and args.verify
-    argv = [part for pair in job_arguments(args).items() for part in pair]
-    assert parse_args(argv) == args
-    with pytest.raises(ConfigError, match="runs on the Glue restore job"):
-        parse_event({"drill": True}, env={"BACKUP_BUCKET": BUCKET})
 
 
 # --- the history: dynamodb-dr drills list, through the console script --------------------------------

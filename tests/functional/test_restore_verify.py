@@ -170,23 +170,6 @@ def test_a_restore_that_keeps_other_items_reports_them_as_kept_extras(clients):
     assert report.ok and v.ok and (v.extra, v.extra_kept) == (0, 1)
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--verify_only", "true", "--dry_run", "true"], "--dry_run true makes no sense"),
-        (["--verify_only", "true", "--clear_existing_data", "true"], "--clear_existing_data true"),
-        (["--verify_timestamp_attribute", "updated_at"], "without --verify true"),
-        (["--verify", "maybe"], "is not a boolean"),
-        (["--verify", "true", "--verify_timestamp_attribute", ""], "empty value"),
-    ],
-)
-def test_bad_verify_arguments_are_refused_by_name(argv, message):
-    from dynamodb_dr.errors import ConfigError
-
-    with pytest.raises(ConfigError, match=message):
-        parse_args(["--backup_date", "latest", "--BACKUP_BUCKET", BUCKET, *argv])
-
-
 # --- on Spark ----------------------------------------------------------------------------------------
 
 
