@@ -31,6 +31,7 @@ items (no ``--clear_existing_data``): they are reported as ``extra_kept``.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -148,8 +149,6 @@ class _Counts:
 
 def backup_digests(task: BackupDigestsTask) -> Iterator[tuple[str, str]]:
     """(canonical key, item digest) of every item of one data file (MD5 checked as it is read)."""
-    import json
-
     malloc.tune_for_streaming()
     s3 = make_client("s3")
     with spooled(s3, task.bucket, task.data_file, task.export_arn, verified_etag=task.verified_etag) as (
