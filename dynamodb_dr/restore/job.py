@@ -18,7 +18,9 @@ cannot take the restore fails its table. ``execute_restore`` then runs the stage
    budget (raised as the table's other tasks finish), fetching the next file while it writes one,
    and records each file as written; the driver logs progress every few seconds.
 5. ``finalize_stage``: PITR on for created tables; a fully restored table's progress is marked
-   finished (the next identical run is a fresh restore); the report is stored.
+   finished (the next identical run is a fresh restore); ``--verify``: each restored table compared
+   with its export item by item (``verify_stage``, a difference fails the table); the report is
+   stored. ``--verify_only`` runs ``verify_stage`` alone, after the driver's checks.
 
 ``RestoreRun`` owns the run's state: the report, and per table its selection, export, target and
 result. Stages read it and move tables out of the running by failing their result.
@@ -621,9 +623,8 @@ def verify_stage(run: RestoreRun, runner: StageRunner, *, verify_only: bool = Fa
                     and not run.args.clear_existing_data
                 ),
             )
-        except (
-            Exception
-        ) as exc:  # the comparison itself failed (Spark, a Scan error): the table is not verified
+        # The comparison itself failed (Spark, a Scan error, a bad data file): the table is not verified.
+        except Exception as exc:
             checked = verify.Verification(
                 target_table=table.selection.target, error=f"{type(exc).__name__}: {str(exc)[:500]}"
             )
