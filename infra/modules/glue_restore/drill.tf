@@ -7,8 +7,9 @@
 # trigger needs no role or code of its own.
 
 locals {
-  # The tables a drill restores (--tables), or every table the job may restore.
-  drill_sources = length(var.drill_tables) > 0 ? var.drill_tables : var.restore_table_names
+  # The tables a drill restores (--tables, or every table the job may restore), and those with a
+  # schedule of their own: the scratch tables the role may touch, the alarms.
+  drill_sources = distinct(concat(length(var.drill_tables) > 0 ? var.drill_tables : var.restore_table_names, keys(var.drill_table_schedules)))
 
   drill_table_arns = [for t in local.drill_sources : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}-drill-*"]
 
