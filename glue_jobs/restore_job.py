@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -23,7 +24,8 @@ from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
 from dynamodb_dr.logs import configure_json_logging
-from dynamodb_dr.restore.args import RestoreArgs, parse_args
+from dynamodb_dr.restore import drill
+from dynamodb_dr.restore.args import RestoreArgs, parse_args, split_argv
 from dynamodb_dr.restore.dispatch import check_restore, execute_restore
 from dynamodb_dr.restore.progress import format_summary
 from dynamodb_dr.restore.report import not_started
@@ -84,10 +86,13 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
     """Parse, check on the driver, then run the stages on Spark; print the JSON report (stdout) and a
     summary (stderr); return the exit code. Spark starts only once the driver's checks passed."""
     configure_json_logging()
+    requested_at = datetime.now(UTC)
     argv = list(sys.argv[1:] if argv is None else argv)
     args: RestoreArgs | None = None
     try:
         args = parse_args(argv)
+        if args.drill:
+            return _drill(args, argv, spark, requested_at, progress_seconds)
         run = check_restore(args, s3=make_client("s3"), dynamodb=make_client("dynamodb"))
     except (ConfigError, BackupNotFoundError, NoCredentialsError) as exc:
         # No credentials is the caller's setup, like a wrong bucket: bad input, as for dynamodb-dr.
@@ -124,6 +129,61 @@ def main(argv: Sequence[str] | None = None, *, spark: Any = None, progress_secon
     print(format_summary(report), file=sys.stderr)
     if job is not None:
         job.commit()
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _run_started(argv: Sequence[str]) -> datetime | None:
+    """When this Glue job run started (GetJobRun's StartedOn): a drill's RTO counts from the request,
+    so Glue's own start-up before the script runs counts too. None outside Glue, or when it cannot be
+    read (the script's start is used then, and a warning says so)."""
+    raw = split_argv(argv)
+    name, run_id = raw.get("JOB_NAME"), raw.get("JOB_RUN_ID")
+    if not name or not run_id:
+        return None
+    try:
+        started = make_client("glue").get_job_run(JobName=name, RunId=run_id)["JobRun"].get("StartedOn")
+    except ClientError as exc:
+        logger.warning(
+            "drill: the job run's start could not be read; RTO counts from the script's start",
+            extra={"error": describe(exc)},
+        )
+        return None
+    if not isinstance(started, datetime):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
+def _drill(
+    args: RestoreArgs, argv: Sequence[str], spark: Any, requested_at: datetime, progress_seconds: float
+) -> int:
+    """``--drill true``: restore into scratch tables, verify, record, delete, announce
+    (``dynamodb_dr.restore.drill``). Bad input raises to ``main`` (exit 2) before Spark starts."""
+    created = False
+
+    def start_spark() -> Any:
+        nonlocal created
+        session, _, created = _spark_session(argv)
+        return session
+
+    runner = SparkRunner(spark) if spark is not None else SparkRunner(factory=start_spark)
+    requested_at = _run_started(argv) or requested_at
+    try:
+        report = drill.run_drill(
+            args,
+            s3=make_client("s3"),
+            dynamodb=make_client("dynamodb"),
+            cloudwatch=make_client("cloudwatch"),
+            sns=make_client("sns") if args.drill_topic_arn else None,
+            runner=runner,
+            requested_at=requested_at,
+            progress_seconds=progress_seconds,
+        )
+    finally:
+        if created:
+            runner.spark.stop()
+    print(report.to_json())
+    print(format_summary(report.restore), file=sys.stderr)
+    print(drill.format_drill(report), file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

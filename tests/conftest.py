@@ -37,6 +37,8 @@ SLOW_FILES = {
     "test_time_travel_cli.py",
     "test_time_travel_chain.py",
     "test_export_chain.py",
+    "test_restore_verify.py",
+    "test_restore_drill.py",
 }
 """Left out of ``make test-fast`` (``make test`` runs everything)."""
 

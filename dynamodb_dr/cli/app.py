@@ -184,6 +184,7 @@ Examples:
   dynamodb-dr restore --backup_date latest --tables orders --dry_run true
   dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date 2026-01-15
   dynamodb-dr incidents list --state-table dynamodb-dr-prod-incidents
+  dynamodb-dr drills list --table orders
 
 Exit codes: 0 ok, 1 failed, 2 bad input (nothing started), as the restore job's.
 AWS credentials, region and endpoint come from the standard AWS variables and profiles.""",
@@ -426,6 +427,15 @@ def _print_summary(report: dict[str, Any]) -> None:
             r.get("target_state", ""),
         )
     out.print(table)
+    for name, r in report.get("tables", {}).items():
+        v = r.get("verification")
+        if v:
+            out.print(
+                f"verify {name} -> {v['target_table']}: {'OK' if v['ok'] else 'FAILED'}; {v['same']:,} same, "
+                f"{v['missing']:,} missing, {v['extra']:,} extra, {v['different']:,} different, "
+                f"{v['written_after_start']:,} written after the start; {v['read_capacity_units']:g} RCU",
+                markup=False,
+            )
     for message in report.get("errors", []):
         error_line(message)
     for name, r in report.get("tables", {}).items():
@@ -446,6 +456,7 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --backup_date YYYY-MM-DD|latest   --tables a,b   --target_tables a:a_scratch
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
+  --verify true   --verify_only true   --verify_timestamp_attribute updated_at   --drill true (--on glue)
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
   time travel, instead of --backup_date (incremental exports; docs/restore.md):
   --restore_time 2026-01-15T10:15:00Z   --rewind_to 2026-01-15T10:00:00Z   --undo_window FROM/TO
@@ -552,6 +563,12 @@ def restore(
         return restore_lib.glue_exit_code(result)
 
     args = parse_args(argv, dict(os.environ))
+    if args.drill:
+        raise ConfigError(
+            "--drill runs as the restore job (it also records the drill, deletes its scratch tables and announces "
+            "the result): dynamodb-dr restore --on glue --job-name <restore job> --drill true, or locally "
+            "python glue_jobs/restore_job.py --drill true --backup_date latest"
+        )
     restore_lib.require_spark()
     s3, dynamodb = _clients("s3", "dynamodb")
     run = check_restore(args, s3=s3, dynamodb=dynamodb)
@@ -728,6 +745,65 @@ def incidents_show(incident_id: str, state_table: str | None, as_json: bool) -> 
     for key in sorted(incident):
         table.add_row(key, str(incident[key]))
     console().print(table)
+    return EXIT_OK
+
+
+# --- drills --------------------------------------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT)
+def drills() -> None:
+    """The DR drills' results, kept with the backups (the restore job's --drill true)."""
+
+
+@drills.command(
+    "list",
+    epilog="""\b
+Examples:
+  dynamodb-dr drills list
+  dynamodb-dr drills list --table orders --json""",
+)
+@bucket_options
+@click.option("--table", help="Only this table's drills.")
+@click.option(
+    "--limit", type=click.IntRange(1), default=100, show_default=True, help="Newest drills to read."
+)
+@json_option
+@handled
+def drills_list(bucket: str | None, prefix: str, table: str | None, limit: int, as_json: bool) -> int:
+    """Each drill, oldest first: table, status, RTO (request to verified), RPO (age of the data
+    restored), items, cost, whether the scratch table was deleted."""
+    from dynamodb_dr.drill_history import drill_rows
+
+    bucket, prefix = _bucket(bucket, prefix)
+    (s3,) = _clients("s3")
+    rows = drill_rows(s3, bucket, prefix, table=table, limit=limit)
+    if as_json:
+        emit_json([asdict(r) for r in rows])
+        return EXIT_OK
+    if not rows:
+        note(f"no drill reports under s3://{bucket}/{prefix}/drills/{table + '/' if table else ''}")
+        return EXIT_OK
+    out = Table(title=f"DR drills in s3://{bucket}/{prefix}/drills/")
+    for column in ("requested", "table", "status", "backup", "RTO", "RPO", "items", "WCU", "RCU", "scratch"):
+        out.add_column(column, justify="right" if column in ("RTO", "RPO", "items", "WCU", "RCU") else "left")
+    for r in rows:
+        out.add_row(
+            r.requested_at,
+            r.table,
+            r.status,
+            r.backup_date or "",
+            duration(r.rto_seconds) if r.rto_seconds is not None else "-",
+            duration(r.rpo_seconds) if r.rpo_seconds is not None else "-",
+            f"{r.items_restored:,}",
+            f"{r.write_capacity_units:,.0f}",
+            f"{r.read_capacity_units:,.1f}",
+            "deleted" if r.scratch_table_deleted else "NOT deleted",
+        )
+    console().print(out)
+    for r in rows:
+        if r.errors:
+            note(f"{r.table} {r.requested_at}: {r.errors[0]}")
     return EXIT_OK
 
 

@@ -2,14 +2,13 @@
 
 The backup's items come from its export's data files (each one's MD5 checked as it is read, like the
 restore does); the live items from a Scan. Items are compared in one canonical form (sets sorted,
-binary as base64), keeping a 20-byte digest per key rather than the items, so memory grows with the
-number of keys, not their size.
+binary as its bytes, numbers as DynamoDB normalizes them: ``item_digest``, the form ``--verify``
+uses too), keeping a 20-byte digest per key rather than the items, so memory grows with the number
+of keys, not their size.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,41 +19,14 @@ from botocore.exceptions import ClientError
 from dynamodb_dr.aws_errors import is_missing_table
 from dynamodb_dr.backup_manifest import BackupManifest, TableBackup
 from dynamodb_dr.errors import ConfigError, ManifestError
+from dynamodb_dr.item_digest import canonical_key, item_digest, readable_key
 from dynamodb_dr.restore.export_reader import iter_items, read_export, spooled
 
 SAMPLES = 5
-_SETS = ("SS", "NS", "BS")
-
-
-def _plain(value: Any) -> Any:
-    """One attribute value (low-level form, from a Scan or an export line) in a canonical form."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": _b64(inner)}
-    if kind in _SETS:
-        return {kind: sorted(_b64(v) if kind == "BS" else v for v in inner)}
-    if kind == "L":
-        return {"L": [_plain(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _plain(v) for k, v in inner.items()}}
-    return {kind: inner}
-
-
-def _b64(value: bytes | str) -> str:
-    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes | bytearray) else value
-
-
-def _digest(item: dict[str, Any]) -> bytes:
-    canonical = {name: _plain(value) for name, value in item.items()}
-    return hashlib.sha1(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).digest()
 
 
 def _key(item: dict[str, Any], names: Sequence[str]) -> str:
-    parts = []
-    for name in names:
-        ((_, inner),) = item[name].items()
-        parts.append(f"{name}={_b64(inner)}")
-    return ", ".join(parts)
+    return canonical_key(item, names)
 
 
 @dataclass(frozen=True)
@@ -102,15 +74,15 @@ def check_tables(manifest: BackupManifest, pairs: Sequence[tuple[str, str]]) -> 
         )
 
 
-def _backup_digests(s3: Any, bucket: str, backup: TableBackup, names: Sequence[str]) -> dict[str, bytes]:
+def _backup_digests(s3: Any, bucket: str, backup: TableBackup, names: Sequence[str]) -> dict[str, str]:
     export = read_export(s3, bucket, backup.export_manifest_key or "")
     arn = export.summary.export_arn
-    digests: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
     for data_file in export.files:
         with spooled(s3, bucket, data_file, arn) as (path, _):
             for line in iter_items(path, data_file, arn):
                 item = json.loads(line)["Item"]
-                digests[_key(item, names)] = _digest(item)
+                digests[_key(item, names)] = item_digest(item)
     return digests
 
 
@@ -137,7 +109,7 @@ def diff_table(s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, ta
                 expected = missing.pop(key, None)
                 if expected is None:
                     extra.append(key)
-                elif expected != _digest(item):
+                elif expected != item_digest(item):
                     different.append(key)
                 else:
                     same += 1
@@ -156,7 +128,11 @@ def diff_table(s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, ta
         extra=len(extra),
         different=len(different),
         same=same,
-        missing_keys=tuple(sorted(missing)[:SAMPLES]),
-        extra_keys=tuple(sorted(extra)[:SAMPLES]),
-        different_keys=tuple(sorted(different)[:SAMPLES]),
+        missing_keys=_samples(missing),
+        extra_keys=_samples(extra),
+        different_keys=_samples(different),
     )
+
+
+def _samples(keys: Any) -> tuple[str, ...]:
+    return tuple(readable_key(k) for k in sorted(keys)[:SAMPLES])

@@ -21,9 +21,11 @@ import difflib
 import json
 import math
 import os
+import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from dynamodb_dr import config
@@ -59,6 +61,12 @@ KNOWN = (
     "export_uri",
     "key_schema",
     "allow_chain_gaps",
+    "verify",
+    "verify_only",
+    "verify_timestamp_attribute",
+    "drill",
+    "keep_drill_tables",
+    "drill_topic_arn",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -117,7 +125,10 @@ USAGE = (
     f"[--max_workers 1-{MAX_MAX_WORKERS}] [--max_write_rate ITEMS_PER_SECOND] [--write_rate_percent 1-100] "
     "[--resume true|false]; time travel instead of --backup_date: --restore_time <ISO-8601 UTC> | "
     "--rewind_to <ISO-8601 UTC> | --undo_window <FROM>/<TO> [--allow_chain_gaps true|false] "
-    "[--export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N]"
+    "[--export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N] "
+    "[--verify true|false] [--verify_only true|false] "
+    "[--verify_timestamp_attribute NAME] [--drill true|false] [--keep_drill_tables true|false] "
+    "[--drill_topic_arn SNS_TOPIC_ARN]"
 )
 TIME_TRAVEL = ("restore_time", "rewind_to", "undo_window")
 """The time-travel points (``restore.timetravel``): one at most, instead of ``--backup_date``."""
@@ -159,12 +170,33 @@ class RestoreArgs:
     allow_chain_gaps: bool = False
     """Time travel: go on over a gap in the incremental exports (its changes are lost), reported."""
 
+    verify: bool = False
+    """After the restore, compare every target with the backup, item by item (``verify``)."""
+    verify_only: bool = False
+    """Compare the existing targets with the backup; write nothing."""
+    verify_timestamp_attribute: str | None = None
+    """An attribute every write sets (epoch seconds/ms or ISO 8601): newer items are live writes."""
+    drill: bool = False
+    """A DR drill: restore into ``{table}-drill-{drill_date}``, verify, record, delete (``drill``)."""
+    drill_date: str | None = None
+    """``yyyymmdd`` (UTC) of the drill's scratch table names; set with ``drill``."""
+    keep_drill_tables: bool = False
+    drill_topic_arn: str | None = None
+    """SNS topic that hears each drill's result."""
+
     @property
     def time_travel(self) -> bool:
         return bool(self.restore_time or self.rewind_to or self.undo_window or self.export_uri)
 
     def target_for(self, source: str) -> str:
+        if self.drill and self.drill_date:
+            return drill_table_name(source, self.drill_date)
         return dict(self.target_tables).get(source, source)
+
+
+def drill_table_name(source: str, drill_date: str) -> str:
+    """The drill's scratch table: ``orders`` -> ``orders-drill-20261203``."""
+    return f"{source}-drill-{drill_date}"
 
 
 def split_argv(argv: Sequence[str]) -> dict[str, str]:
@@ -393,6 +425,7 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
         return default if value is None else parse_bool(value, name=name)
 
     workers = present(raw, "max_workers")
+    drill_options = _drill_options(raw, flag, targets)
     max_rate, percent = present(raw, "max_write_rate"), present(raw, "write_rate_percent")
     return RestoreArgs(
         backup_date=date,
@@ -403,7 +436,6 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
         target_tables=targets,
         dry_run=flag("dry_run", False),
         clear_existing_data=flag("clear_existing_data", False),
-        create_missing_tables=flag("create_missing_tables", False),
         max_workers=(
             parse_int(workers, name="max_workers", low=1, high=MAX_MAX_WORKERS)
             if workers
@@ -427,7 +459,8 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             if percent is not None
             else None
         ),
-        resume=flag("resume", True),
+        resume=flag("resume", True) and not drill_options["drill"],
+        **drill_options,
         **_time_travel_fields(raw, travel, export_uri, export_target, flag),
     )
 
@@ -507,6 +540,13 @@ def _time_travel_fields(
             "--key_schema is for --export_uri (exports without a backup manifest); the toolkit's own exports "
             "carry the table definition"
         )
+    for name in ("verify", "verify_only", "drill"):
+        if flag(name, False):
+            raise ConfigError(
+                f"--{name} true compares the target with a daily backup; a time-travel restore (--restore_time, "
+                f"--rewind_to, --undo_window, --export_uri) cannot be verified yet. Leave --{name} out, or verify "
+                "a restore of a daily backup (--backup_date)"
+            )
     fields: dict[str, Any] = {"allow_chain_gaps": flag("allow_chain_gaps", False)}
     restore_time, rewind_to, undo = (present(raw, n) for n in TIME_TRAVEL)
     if restore_time is not None:
@@ -538,6 +578,68 @@ def _time_travel_fields(
     return fields
 
 
+SNS_TOPIC_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+ATTRIBUTE_NAME_MAX = 255
+
+
+def _drill_options(
+    raw: Mapping[str, str], flag: Callable[[str, bool], bool], targets: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """``--verify*`` and ``--drill*``: the combinations that make no sense are refused by name."""
+    verify, verify_only, drill = flag("verify", False), flag("verify_only", False), flag("drill", False)
+    attribute = present(raw, "verify_timestamp_attribute")
+    if attribute is not None and len(attribute.encode("utf-8")) > ATTRIBUTE_NAME_MAX:
+        raise ConfigError(
+            f"--verify_timestamp_attribute is {len(attribute.encode('utf-8'))} bytes long; an attribute name "
+            f"is at most {ATTRIBUTE_NAME_MAX}"
+        )
+    if attribute is not None and not (verify or verify_only or drill):
+        raise ConfigError(
+            "--verify_timestamp_attribute is given without --verify true, --verify_only true or --drill true; "
+            "add one of them, or leave it out"
+        )
+    if verify_only:
+        for name in ("dry_run", "clear_existing_data", "create_missing_tables", "drill"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"--verify_only true writes nothing, so --{name} true makes no sense with it; leave one out"
+                )
+    topic = present(raw, "drill_topic_arn")
+    if topic is not None and not SNS_TOPIC_RE.match(topic):
+        raise ConfigError(
+            f"--drill_topic_arn={topic!r} is not an SNS topic ARN; expected e.g. "
+            "arn:aws:sns:us-east-1:123456789012:dr-drills"
+        )
+    keep = flag("keep_drill_tables", False)
+    if not drill and ("keep_drill_tables" in raw or topic is not None):
+        raise ConfigError(
+            "--keep_drill_tables and --drill_topic_arn go with --drill true; add it or leave them out"
+        )
+    drill_date = None
+    if drill:
+        for name in ("dry_run", "clear_existing_data"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"--drill true restores into a new scratch table, so --{name} true makes no sense with it; "
+                    "leave it out"
+                )
+        if targets:
+            raise ConfigError(
+                "--drill true names its scratch tables itself ({table}-drill-{yyyymmdd}); leave --target_tables out"
+            )
+        drill_date = datetime.now(UTC).strftime("%Y%m%d")
+    return {
+        "verify": verify or drill,
+        "verify_only": verify_only,
+        "verify_timestamp_attribute": attribute,
+        "drill": drill,
+        "drill_date": drill_date,
+        "keep_drill_tables": keep,
+        "drill_topic_arn": topic,
+        "create_missing_tables": flag("create_missing_tables", False) or drill,
+    }
+
+
 def check_useful_rate(rate: float, *, what: str) -> float:
     """A write budget so low that one batch would wait longer than a minute for its tokens writes
     nothing visible for minutes and gives no ETA: refuse it, naming the smallest useful value."""
@@ -555,8 +657,24 @@ def check_useful_rate(rate: float, *, what: str) -> float:
 LAMBDA_DEFAULT_MAX_WORKERS = 5
 """The Restore Lambda's default ``max_workers`` (the event users know says 5; the job's is 4)."""
 
-_EVENT_BOOLEANS = ("dry_run", "clear_existing_data", "create_missing_tables", "resume")
-_EVENT_STRINGS = ("backup_date", config.BACKUP_BUCKET, config.ENVIRONMENT, config.S3_EXPORTS_PREFIX)
+_EVENT_BOOLEANS = (
+    "dry_run",
+    "clear_existing_data",
+    "create_missing_tables",
+    "resume",
+    "verify",
+    "verify_only",
+    "drill",
+    "keep_drill_tables",
+)
+_EVENT_STRINGS = (
+    "backup_date",
+    config.BACKUP_BUCKET,
+    config.ENVIRONMENT,
+    config.S3_EXPORTS_PREFIX,
+    "verify_timestamp_attribute",
+    "drill_topic_arn",
+)
 
 
 def _json_type(value: object) -> str:
@@ -653,6 +771,12 @@ def parse_event(event: object, env: Mapping[str, str] | None = None) -> RestoreA
             f"event field {travel[0]!r} is for a time-travel restore, which runs on the restore job (Glue) or "
             "dynamodb-dr restore, not in the Restore Lambda; restore a daily backup here with backup_date"
         )
+    if event.get("drill") is True:
+        raise ConfigError(
+            "a drill runs on the Glue restore job (it creates, restores, scans and deletes tables: longer than a "
+            "Lambda may wait); its schedule starts it, or: aws glue start-job-run --job-name <restore job> "
+            '--arguments \'{"--drill":"true","--backup_date":"latest"}\''
+        )
     raw = {name: _event_value(name, value) for name, value in event.items()}
     raw.setdefault("backup_date", LATEST)
     raw.setdefault("max_workers", str(LAMBDA_DEFAULT_MAX_WORKERS))
@@ -692,6 +816,17 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
         out["--max_write_rate"] = _number(args.max_write_rate)
     if args.write_rate_percent is not None:
         out["--write_rate_percent"] = _number(args.write_rate_percent)
+    if args.verify and not args.drill:
+        out["--verify"] = "true"
+    if args.verify_only:
+        out["--verify_only"] = "true"
+    if args.verify_timestamp_attribute:
+        out["--verify_timestamp_attribute"] = args.verify_timestamp_attribute
+    if args.drill:
+        out["--drill"] = "true"
+        out["--keep_drill_tables"] = _flag(args.keep_drill_tables)
+        if args.drill_topic_arn:
+            out["--drill_topic_arn"] = args.drill_topic_arn
     return out
 
 

@@ -65,6 +65,8 @@ class ExportSummary:
     manifest_files_key: str
     output_format: str
     billed_size_bytes: int | None = None
+    export_time: str | None = None
+    """The point in time the export holds (``exportTime``, UTC ISO 8601)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def read_export_summary(s3: S3Client, bucket: str, summary_key: str) -> ExportSu
             manifest_files_key=str(data["manifestFilesS3Key"]),
             output_format=str(data.get("outputFormat") or SUPPORTED_FORMAT),
             billed_size_bytes=data.get("billedSizeBytes"),
+            export_time=data.get("exportTime"),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ExportDataError(

@@ -14,9 +14,9 @@ data files, against the target's, one Scan segment per task), so no key list eve
 driver; the extras are deleted by the partition that holds them, in batches of 25, within the
 table's write budget. Scans finish before any delete starts (the join is a stage boundary).
 
-Keys are compared in a canonical form: the key attributes in key-schema order, numbers normalized
-(``1.50`` and ``1.5`` are one key, as in DynamoDB), binaries as their bytes. The delete uses the
-key exactly as the Scan returned it.
+Keys are compared in the canonical form of ``item_digest.canonical_key`` (the one ``--verify`` and
+``dynamodb-dr diff`` use): numbers normalized (``1.50`` and ``1.5`` are one key, as in DynamoDB),
+binaries as their bytes. The delete uses the key exactly as the Scan returned it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +34,7 @@ from botocore.exceptions import ClientError
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.clients import make_client
 from dynamodb_dr.errors import DynamoDBDRError
+from dynamodb_dr.item_digest import canonical_key
 from dynamodb_dr.restore import malloc
 from dynamodb_dr.restore.export_reader import DataFile, iter_batches, spooled
 from dynamodb_dr.restore.item_rules import key_values
@@ -43,21 +43,6 @@ from dynamodb_dr.restore.targets import DELETE_BATCH, delete_keys
 from dynamodb_dr.restore.write_rate import BURST_SECONDS
 
 logger = logging.getLogger(__name__)
-
-
-def canonical_key(key: Mapping[str, Mapping[str, Any]], names: tuple[str, ...]) -> str:
-    """One string per key, equal for equal keys whether read from an export line (``B`` as base64
-    text) or from a Scan (``B`` as bytes)."""
-    parts = []
-    for name in names:
-        ((kind, value),) = key[name].items()
-        if kind == "N":
-            value = str(Decimal(value).normalize())
-        elif kind == "B":
-            raw = value if isinstance(value, bytes | bytearray) else base64.b64decode(value)
-            value = base64.b64encode(raw).decode("ascii")
-        parts.append([name, kind, value])
-    return json.dumps(parts, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

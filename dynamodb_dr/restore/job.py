@@ -18,7 +18,9 @@ cannot take the restore fails its table. ``execute_restore`` then runs the stage
    budget (raised as the table's other tasks finish), fetching the next file while it writes one,
    and records each file as written; the driver logs progress every few seconds.
 5. ``finalize_stage``: PITR on for created tables; a fully restored table's progress is marked
-   finished (the next identical run is a fresh restore); the report is stored.
+   finished (the next identical run is a fresh restore); ``--verify``: each restored table compared
+   with its export item by item (``verify_stage``, a difference fails the table); the report is
+   stored. ``--verify_only`` runs ``verify_stage`` alone, after the driver's checks.
 
 ``RestoreRun`` owns the run's state: the report, and per table its selection, export, target and
 result. Stages read it and move tables out of the running by failing their result.
@@ -32,13 +34,14 @@ import functools
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.restore import extras, inflate, resume, targets, write_rate
+from dynamodb_dr.restore import extras, inflate, resume, targets, verify, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore.plan import (
@@ -54,6 +57,7 @@ from dynamodb_dr.restore.report import (
     FAILED,
     SUCCEEDED,
     VALIDATED,
+    VERIFIED,
     RestoreReport,
     TableResult,
     store_report,
@@ -150,6 +154,9 @@ def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: f
     """The stages after the driver's checks, on ``runner``."""
     if not run.live_tables():
         return finalize_stage(run)
+    if run.args.verify_only:
+        verify_stage(run, runner, verify_only=True)
+        return finalize_stage(run)
     if not validate_stage(run, runner):
         return finalize_stage(run)
     if run.args.dry_run:
@@ -159,7 +166,7 @@ def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: f
     prepare_stage(run, slots)
     write_stage(run, runner, progress_seconds=progress_seconds)
     remove_extras_stage(run, runner, slots)
-    return finalize_stage(run)
+    return finalize_stage(run, runner)
 
 
 # --- 0. check (driver only, before Spark) --------------------------------------------------------
@@ -565,7 +572,71 @@ def remove_extras_stage(run: RestoreRun, runner: StageRunner, slots: int) -> Non
         )
 
 
-# --- 6. finalize ---------------------------------------------------------------------------------
+# --- 6. verify (--verify, --verify_only) ---------------------------------------------------------
+
+
+def _since(run: RestoreRun, table: _Table, verify_only: bool) -> float | None:
+    """Live writes are those at or after this moment: the restore's start, or for a verify-only run
+    the backup's export time (what changed since the backup was taken)."""
+    moment = export_time(table) if verify_only else run.report.started_at
+    if not moment:
+        return None
+    parsed = datetime.fromisoformat(moment)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def export_time(table: _Table) -> str | None:
+    """The point in time the table's backup holds: the manifest's record, else the export's own."""
+    if table.selection.backup.export_time:
+        return table.selection.backup.export_time
+    return table.export.summary.export_time if table.export is not None else None
+
+
+def verify_stage(run: RestoreRun, runner: StageRunner, *, verify_only: bool = False) -> None:
+    """Each fully restored table (every live table for ``--verify_only``) compared with its export,
+    item by item (``verify``); a table that differs fails with counts and sample keys."""
+    for table in run.live_tables():
+        if table.export is None or table.target is None:
+            continue
+        if not verify_only and table.result.status != SUCCEEDED:
+            continue
+        if verify_only and not table.target.exists:
+            table.result.fail(f"--verify_only: target table {table.selection.target} does not exist")
+            continue
+        result = table.result
+        try:
+            checked = verify.verify_table(
+                runner,
+                bucket=run.bucket,
+                export_arn=table.export.summary.export_arn,
+                files=table.export.files,
+                verified=table.verified,
+                target=table.selection.target,
+                key_names=table.target.key_names,
+                items_in_export=result.items_in_export,
+                since=_since(run, table, verify_only),
+                timestamp_attribute=run.args.verify_timestamp_attribute,
+                extras_allowed=(
+                    not verify_only
+                    and table.target.exists
+                    and not result.created
+                    and not run.args.clear_existing_data
+                ),
+            )
+        # The comparison itself failed (Spark, a Scan error, a bad data file): the table is not verified.
+        except Exception as exc:
+            checked = verify.Verification(
+                target_table=table.selection.target, error=f"{type(exc).__name__}: {str(exc)[:500]}"
+            )
+        result.verification = checked
+        if not checked.ok:
+            result.fail(checked.problems())
+        elif verify_only:
+            result.status = VERIFIED
+    run.stamp_failed()
+
+
+# --- 7. finalize ---------------------------------------------------------------------------------
 
 
 def describe_state(result: TableResult, clear_existing_data: bool) -> str:
@@ -579,6 +650,8 @@ def describe_state(result: TableResult, clear_existing_data: bool) -> str:
         return ("created and restored" if result.created else "restored") + removed
     if result.status == VALIDATED:
         return "untouched (dry run)"
+    if result.status == VERIFIED or (result.verification is not None and not result.items_written):
+        return "untouched (verify only)"
     created = "created by this restore, " if result.created else ""
     if written == 0:
         return f"{created}empty" if result.created else "untouched"
@@ -608,20 +681,23 @@ def _state_of_failed(run: RestoreRun, table: _Table) -> None:
     result.errors.append(sentence)
 
 
-def finalize_stage(run: RestoreRun) -> RestoreReport:
+def finalize_stage(run: RestoreRun, runner: StageRunner | None = None) -> RestoreReport:
     """PITR on for the tables this restore created; every table's status settled; the progress of a
-    complete table marked finished; the report stored beside the manifest."""
+    complete table marked finished; ``--verify``: each restored table compared with the backup (on
+    ``runner``); the report stored beside the manifest."""
     for table in run.tables:
-        if table.result.status in (SUCCEEDED, VALIDATED, FAILED):
+        if table.result.status in (SUCCEEDED, VALIDATED, VERIFIED, FAILED):
             continue
         if table.export is None or table.progress is None:
             continue
         _settle(run, table)
+    if runner is not None and run.args.verify:
+        verify_stage(run, runner)
     now = time.monotonic()
     for table in run.tables:
         if not table.result.seconds:
             table.result.seconds = round(now - table.started, 3)
-        if table.result.status not in (SUCCEEDED, VALIDATED, FAILED):
+        if table.result.status not in (SUCCEEDED, VALIDATED, VERIFIED, FAILED):
             table.result.fail("the restore stopped before this table finished")
         _state_of_failed(run, table)
     report, args = run.report, run.args

@@ -95,7 +95,7 @@ class Rates:
     seconds_per_safety_backup: float = 5.0
     """``clear_existing_data``: CreateBackup of the target."""
     scan_items_per_second: float = 5_000.0
-    """``clear_existing_data``: scanning the target for items not in the backup."""
+    """``clear_existing_data`` / ``verify``: scanning the target."""
     safety_factor: float = 1.5
     reserve_seconds: float = 15.0
     """Kept for finalize (PITR, resume state, the report) and the answer."""
@@ -178,7 +178,10 @@ def estimate(run: RestoreRun, rates: Rates = Rates()) -> Estimate:
         seconds = items_in_export * bytes_per_item / rates.read_bytes_per_second
         seconds += len(files) * rates.seconds_per_file
         largest = 0.0
-        if not args.dry_run:
+        if args.verify or args.verify_only:  # the export read again, the target scanned
+            seconds += items_in_export * bytes_per_item / rates.read_bytes_per_second
+            seconds += items_in_export / rates.scan_items_per_second
+        if not args.dry_run and not args.verify_only:
             to_write = [f for f in files if f.key not in done]
             seconds += items / rate + len(to_write) * rates.seconds_per_file
             largest = max((f.item_count / rate + rates.seconds_per_file for f in to_write), default=0.0)

@@ -171,4 +171,31 @@ def format_summary(report: RestoreReport) -> str:
             lines.append(f"{name}: target {r.target_table} is {r.target_state}")
             if r.restore_backup_command:
                 lines.append(f"  safety backup {r.backup_arn}; restore it with: {r.restore_backup_command}")
+    lines += verify_lines(report)
     return "\n".join([title, *lines])
+
+
+def verify_lines(report: RestoreReport) -> list[str]:
+    """``--verify``: per verified table its counts, sample keys of each difference and read cost."""
+    lines = []
+    for name, r in report.tables.items():
+        v = r.verification
+        if v is None:
+            continue
+        if v.error:
+            lines.append(f"verify {name} -> {v.target_table}: could not finish: {v.error}")
+            continue
+        lines.append(
+            f"verify {name} -> {v.target_table}: {'OK' if v.ok else 'FAILED'}; {v.same} same, {v.missing} missing, "
+            f"{v.extra} extra, {v.different} different, {v.written_after_start} written after the start, "
+            f"{v.extra_kept} extra kept; {v.read_capacity_units:g} RCU over {v.scan_segments} scan segments"
+        )
+        for what, keys in (
+            ("missing", v.missing_keys),
+            ("extra", v.extra_keys),
+            ("different", v.different_keys),
+            ("written after the start", v.written_after_start_keys),
+        ):
+            if keys:
+                lines.append(f"  {what}: {'; '.join(keys)}")
+    return lines

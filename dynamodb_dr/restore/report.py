@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dynamodb_dr.restore.verify import Verification
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -19,6 +21,8 @@ SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 VALIDATED = "VALIDATED"
 """Dry run: everything checked, nothing written."""
+VERIFIED = "VERIFIED"
+"""``--verify_only``: the target equals the backup; nothing written."""
 PENDING = "PENDING"
 
 
@@ -73,6 +77,8 @@ class TableResult:
     restore_backup_command: str | None = None
     """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)
+    verification: Verification | None = None
+    """``--verify`` / ``--verify_only``: the target compared with the backup (``restore.verify``)."""
 
     @property
     def failed(self) -> bool:

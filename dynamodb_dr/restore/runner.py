@@ -50,6 +50,18 @@ class StageRunner(Protocol):
         ``act`` a partition at a time (its payloads): one result per partition."""
         ...
 
+    def join(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[tuple[str, Any]]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
+        act: Callable[[Iterable[tuple[str, Any, Any]]], R],
+        description: str,
+    ) -> list[R]:
+        """Both sides' (key, value) pairs met by key (a full outer join: ``None`` for the side
+        without the key), handed to ``act`` a partition at a time as (key, left value, right value):
+        one result per partition."""
+        ...
+
 
 class SparkRunner:
     """One Spark task per data file. ``session`` is an existing SparkSession, or a factory that
@@ -105,6 +117,24 @@ class SparkRunner:
             theirs = theirs.subtractByKey(ours, numPartitions=partitions)
         return theirs.values().mapPartitions(lambda payloads: [act(payloads)]).collect()
 
+    def join(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[tuple[str, Any]]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
+        act: Callable[[Iterable[tuple[str, Any, Any]]], R],
+        description: str,
+    ) -> list[R]:
+        sc = self.spark.sparkContext
+        (left_tasks, left_pairs), (right_tasks, right_pairs) = left, right
+        sc.setJobGroup(f"restore-{description}", f"restore: {description}")
+        partitions = max(1, len(left_tasks), len(right_tasks))
+        ours = sc.parallelize(list(left_tasks), max(1, len(left_tasks))).flatMap(left_pairs)
+        theirs = sc.parallelize(list(right_tasks), max(1, len(right_tasks))).flatMap(right_pairs)
+        joined = ours.fullOuterJoin(theirs, numPartitions=partitions)
+        return joined.mapPartitions(
+            lambda rows: [act((key, mine, other) for key, (mine, other) in rows)]
+        ).collect()
+
 
 class _LocalCounter:
     def __init__(self) -> None:
@@ -155,3 +185,20 @@ class ThreadRunner:
         scanned = self.run(right_tasks, lambda task: list(right_pairs(task)), f"{description}-scan")
         partitions = [[payload for key, payload in pairs if key not in ours] for pairs in scanned]
         return self.run(partitions, act, description)
+
+    def join(
+        self,
+        left: tuple[Sequence[T], Callable[[T], Iterable[tuple[str, Any]]]],
+        right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
+        act: Callable[[Iterable[tuple[str, Any, Any]]], R],
+        description: str,
+    ) -> list[R]:
+        (left_tasks, left_pairs), (right_tasks, right_pairs) = left, right
+        ours: dict[str, Any] = {}
+        for pairs in self.run(left_tasks, lambda task: list(left_pairs(task)), f"{description}-left"):
+            ours.update(pairs)
+        theirs: dict[str, Any] = {}
+        for pairs in self.run(right_tasks, lambda task: list(right_pairs(task)), f"{description}-right"):
+            theirs.update(pairs)
+        rows = [(key, ours.get(key), theirs.get(key)) for key in ours.keys() | theirs.keys()]
+        return [act(rows)]

@@ -112,14 +112,45 @@ def test_history_notebook_plots_real_backups_and_restores(aws, monkeypatch, spar
         progress_seconds=0.5,
     )  # fmt: skip
     assert code == 0, capsys.readouterr().out
+    # Two DR drills of nb_users a week apart (on threads: the drill's own stages): the RTO/RPO plot.
+    from datetime import UTC, datetime, timedelta
+
+    from dynamodb_dr.restore import drill
+    from dynamodb_dr.restore.args import parse_args
+    from dynamodb_dr.restore.runner import ThreadRunner
+
+    for days_ago in (7, 0):
+        drilled = drill.run_drill(
+            parse_args(
+                [
+                    "--backup_date",
+                    "latest",
+                    "--BACKUP_BUCKET",
+                    BUCKET,
+                    "--drill",
+                    "true",
+                    "--tables",
+                    "nb_users",
+                ]
+            ),
+            s3=s3,
+            dynamodb=ddb,
+            cloudwatch=make_client("cloudwatch"),
+            sns=None,
+            runner=ThreadRunner(2),
+            requested_at=datetime.now(UTC) - timedelta(days=days_ago),
+        )
+        assert drilled.ok, drilled.to_json()
     plots = tmp_path / "plots"
 
     printed = run_notebook(HISTORY, {"BACKUP_BUCKET": BUCKET, "PLOTS_DIR": str(plots)})
 
-    assert "3 backups (2026-11-20 .. 2026-11-22), 2 tables, 1 table restores" in printed
+    # The restore and the two drills' restores.
+    assert "3 backups (2026-11-20 .. 2026-11-22), 2 tables, 3 table restores" in printed
     assert "2026-11-22 nb_orders" in printed and " 2400 items" in printed  # 400 + 800 + 1200
     assert "2026-11-22 nb_users" in printed and " 14 items" in printed  # 30, then u0-u15 deleted
-    for name in ("backup_items_and_size", "export_durations", "restore_throughput"):
+    assert "2 drills, 2 succeeded" in printed and printed.count("drill 20") == 2
+    for name in ("backup_items_and_size", "export_durations", "restore_throughput", "drill_rto_rpo"):
         path = plots / f"{name}.png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         pixels = image.imread(path)

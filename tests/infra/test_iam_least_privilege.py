@@ -31,7 +31,6 @@ from terraform_model import (
 
 # Actions AWS does not let a policy scope to a resource: the only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL = {
-    "cloudwatch:PutMetricData",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "dynamodb:ListStreams",
@@ -40,6 +39,7 @@ NO_RESOURCE_LEVEL = {
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:PutMetricData",  # narrowed by the cloudwatch:namespace condition instead
 }
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 

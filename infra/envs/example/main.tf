@@ -69,6 +69,8 @@ module "glue_restore" {
   worker_type         = var.glue_worker_type
   number_of_workers   = var.glue_number_of_workers
   log_retention_days  = var.log_retention_days
+  drill_tables        = var.table_names
+  alarm_emails        = var.alarm_emails
 }
 
 module "restore_lambda" {

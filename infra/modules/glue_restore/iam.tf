@@ -53,6 +53,57 @@ data "aws_iam_policy_document" "glue" {
   }
 
   statement {
+    # --drill true: the scratch tables {table}-drill-*: created, written, verified (Scan), PITR on
+    # (a created table), deletion protection (copied from the source's definition) turned off, deleted.
+    sid = "DrillScratchTables"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:CreateTable",
+      "dynamodb:DeleteTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:Scan",
+      "dynamodb:UpdateContinuousBackups",
+      "dynamodb:UpdateTable",
+    ]
+    resources = local.drill_table_arns
+  }
+
+  statement {
+    # The drill's report, kept with the backups.
+    sid       = "WriteDrillReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.backup_bucket_arn}/${var.exports_prefix}/drills/*"]
+  }
+
+  statement {
+    # The drill's metrics. PutMetricData has no resource-level permissions: the namespace condition
+    # is what narrows it.
+    sid       = "PutDrillMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["DynamoDBDR"]
+    }
+  }
+
+  statement {
+    # A drill's RTO counts from its job run's start (GetJobRun StartedOn), Glue's start-up included.
+    sid       = "ReadOwnJobRuns"
+    actions   = ["glue:GetJobRun"]
+    resources = ["arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${local.job_name}"]
+  }
+
+  statement {
+    # The drill's result announced.
+    sid       = "AnnounceDrills"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+  }
+
+  statement {
     # Manifests and export data files; the job script and library (Glue fetches them as this role).
     sid       = "ReadTheBackups"
     actions   = ["s3:GetObject"]

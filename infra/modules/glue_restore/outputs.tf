@@ -22,3 +22,8 @@ output "python_wheel_s3_uris" {
   description = "Where the wheels Glue installs at job start (--additional-python-modules) were uploaded; empty without python_wheel_paths."
   value       = [for wheel in aws_s3_object.wheel : "s3://${wheel.bucket}/${wheel.key}"]
 }
+
+output "drill_topic_arn" {
+  description = "SNS topic that hears every drill's result and the drill alarms."
+  value       = aws_sns_topic.alarms.arn
+}

@@ -104,3 +104,60 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "drill_enabled" {
+  description = "Whether the DR drill schedule runs (the trigger exists either way)."
+  type        = bool
+  default     = true
+}
+
+variable "drill_schedule" {
+  description = "When the DR drill of drill_tables (or every table) runs: a Glue cron expression, UTC. Default weekly, Sunday 04:00."
+  type        = string
+  default     = "cron(0 4 ? * SUN *)"
+
+  validation {
+    condition     = can(regex("^cron\\(.+\\)$", var.drill_schedule))
+    error_message = "drill_schedule must be a Glue cron expression, e.g. cron(0 4 ? * SUN *)."
+  }
+}
+
+variable "drill_tables" {
+  description = "Tables the scheduled drill restores (--tables); empty: every table of the backup. Alarms are made per table of this list (or of restore_table_names)."
+  type        = list(string)
+  default     = []
+}
+
+variable "drill_table_schedules" {
+  description = "Extra drill schedules per table: table name -> Glue cron expression. The job runs one drill at a time: do not overlap them."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.drill_table_schedules) : can(regex("^cron\\(.+\\)$", s))])
+    error_message = "drill_table_schedules values must be Glue cron expressions, e.g. cron(0 5 ? * SAT *)."
+  }
+}
+
+variable "drill_timestamp_attribute" {
+  description = "An attribute every write sets (epoch seconds/ms or ISO 8601), passed as --verify_timestamp_attribute; null: none."
+  type        = string
+  default     = null
+}
+
+variable "drill_max_age_days" {
+  description = "Alarm when no drill of a table succeeded in this many days (1-7: CloudWatch evaluates at most 7 days)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.drill_max_age_days >= 1 && var.drill_max_age_days <= 7 && floor(var.drill_max_age_days) == var.drill_max_age_days
+    error_message = "drill_max_age_days must be a whole number from 1 to 7 (a CloudWatch alarm evaluates at most 7 days)."
+  }
+}
+
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the drill topic (results and alarms)."
+  type        = list(string)
+  default     = []
+}

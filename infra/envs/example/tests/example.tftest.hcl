@@ -434,6 +434,16 @@ run "glue_restore" {
     condition     = aws_glue_job.restore.glue_version == "5.0" && aws_glue_job.restore.worker_type == "G.1X" && aws_glue_job.restore.number_of_workers == 4 && aws_glue_job.restore.command[0].script_location == "s3://mocked-bucket/glue-artifacts/restore_job.py"
     error_message = "Glue 5.0 with the example's workers, running the uploaded script."
   }
+
+  assert {
+    condition     = aws_glue_trigger.drill.schedule == "cron(0 4 ? * SUN *)" && aws_glue_trigger.drill.actions[0].arguments["--drill"] == "true" && aws_glue_trigger.drill.actions[0].arguments["--backup_date"] == "latest" && !contains(keys(aws_glue_trigger.drill.actions[0].arguments), "--tables")
+    error_message = "A weekly drill of every table's latest backup, started on the restore job."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.drill_stale) == 2 && aws_cloudwatch_metric_alarm.drill_stale["orders"].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.drill_failed["users"].dimensions["Table"] == "users"
+    error_message = "Per table: an alarm when a drill fails, and one when none succeeded (missing data breaching)."
+  }
 }
 
 run "restore_lambda" {
