@@ -443,13 +443,15 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --backup_date YYYY-MM-DD|latest   --tables a,b   --target_tables a:a_scratch
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
+  --import_mode auto|import|write  (a missing target: ImportTable or writes; default auto)
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
 
 \b
 Examples:
   dynamodb-dr restore --backup_date latest --tables orders --dry_run true
   dynamodb-dr restore --backup_date 2026-01-15 --target_tables orders:orders_inspect --create_missing_tables true
-  dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date latest --tables orders""",
+  dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date latest --tables orders
+  dynamodb-dr restore --BACKUP_BUCKET backups-replica-eu-west-1 --backup_date latest --create_missing_tables true""",
 )
 @click.option(
     "--on",

@@ -36,6 +36,9 @@ MIN_WRITE_RATE = BATCH_ITEMS / 60
 """Items/s at which one batch waits a minute for its tokens: any lower budget is refused."""
 MIN_WRITE_RATE_TEXT = f"{math.ceil(MIN_WRITE_RATE * 100) / 100:g}"
 DEFAULT_MAX_WORKERS = 4
+IMPORT_MODES = ("auto", "import", "write")
+"""How a table the restore creates is filled: ``import`` with DynamoDB's ImportTable from the export's
+data files, ``write`` with BatchWriteItem, ``auto`` ImportTable where it can take the export."""
 MAX_MAX_WORKERS = 64
 
 _TRUE = {"true", "yes", "1", "on"}
@@ -52,6 +55,7 @@ KNOWN = (
     "max_write_rate",
     "write_rate_percent",
     "resume",
+    "import_mode",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -108,7 +112,7 @@ USAGE = (
     "[--S3_EXPORTS_PREFIX native-exports] [--tables a,b] [--target_tables a:a_scratch,b:b_tmp] "
     "[--dry_run true|false] [--clear_existing_data true|false] [--create_missing_tables true|false] "
     f"[--max_workers 1-{MAX_MAX_WORKERS}] [--max_write_rate ITEMS_PER_SECOND] [--write_rate_percent 1-100] "
-    "[--resume true|false]"
+    "[--resume true|false] [--import_mode auto|import|write]"
 )
 
 
@@ -133,6 +137,8 @@ class RestoreArgs:
     """Percent (0-100] of each target's write capacity; with ``max_write_rate`` the smaller wins."""
     resume: bool = True
     """Skip data files an interrupted run of the same restore already wrote; False starts fresh."""
+    import_mode: str = "auto"
+    """``auto``, ``import`` or ``write`` (``IMPORT_MODES``): how a missing target is filled."""
 
     def target_for(self, source: str) -> str:
         return dict(self.target_tables).get(source, source)
@@ -384,7 +390,20 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             else None
         ),
         resume=flag("resume", True),
+        import_mode=parse_import_mode(present(raw, "import_mode")),
     )
+
+
+def parse_import_mode(value: str | None) -> str:
+    if value is None:
+        return "auto"
+    mode = value.strip().lower()
+    if mode not in IMPORT_MODES:
+        raise ConfigError(
+            f"--import_mode={value!r} is not valid; expected one of {', '.join(IMPORT_MODES)} (auto: ImportTable "
+            "for a target the restore creates when the export allows it, else BatchWriteItem)"
+        )
+    return mode
 
 
 def check_useful_rate(rate: float, *, what: str) -> float:
@@ -405,7 +424,13 @@ LAMBDA_DEFAULT_MAX_WORKERS = 5
 """The Restore Lambda's default ``max_workers`` (the event users know says 5; the job's is 4)."""
 
 _EVENT_BOOLEANS = ("dry_run", "clear_existing_data", "create_missing_tables", "resume")
-_EVENT_STRINGS = ("backup_date", config.BACKUP_BUCKET, config.ENVIRONMENT, config.S3_EXPORTS_PREFIX)
+_EVENT_STRINGS = (
+    "backup_date",
+    "import_mode",
+    config.BACKUP_BUCKET,
+    config.ENVIRONMENT,
+    config.S3_EXPORTS_PREFIX,
+)
 
 
 def _json_type(value: object) -> str:
@@ -514,6 +539,7 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
         "--create_missing_tables": _flag(args.create_missing_tables),
         "--max_workers": str(args.max_workers),
         "--resume": _flag(args.resume),
+        "--import_mode": args.import_mode,
     }
     if args.environment:
         out[f"--{config.ENVIRONMENT}"] = args.environment

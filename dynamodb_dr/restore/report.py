@@ -66,6 +66,13 @@ class TableResult:
     progress: list[list[float]] = field(default_factory=list)
     """[seconds since the write stage started, items written by this run] at every progress log
     line: the throughput against ``write_rate_budget`` over time (the notebooks plot it)."""
+    restore_path: str | None = None
+    """How the target is filled: ``import`` (ImportTable, a table the restore creates) or ``write``."""
+    restore_path_reason: str | None = None
+    import_arn: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    """A table this restore created: per recorded setting (TTL, PITR, tags, SSE ...) what was done:
+    applied, applied at creation, not applicable: why, failed: why; fix: command."""
     restore_backup_command: str | None = None
     """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)
