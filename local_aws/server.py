@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from local_aws import export_layout, moto_fixes, table_import
+from local_aws import contributor_insights, export_layout, moto_fixes, table_import
 
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -72,6 +72,7 @@ class LocalAWS:
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         export_layout.reset()
         table_import.reset()
+        contributor_insights.reset()
 
     def stop(self) -> None:
         self.restore_env()
@@ -89,6 +90,7 @@ def start_local_aws(
     export_layout.install(**dict(export_settings or {}))
     moto_fixes.install()
     table_import.install()
+    contributor_insights.install()
     # werkzeug logs every request at INFO; keep the demo's and the tests' output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
