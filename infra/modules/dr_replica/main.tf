@@ -149,7 +149,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
     }
 
     abort_incomplete_multipart_upload {
-      days_after_initiation = 7
+      days_after_initiation = 1
+    }
+  }
+
+  # The DR restore job's artifacts, reports and progress markers: old versions go once unlocked.
+  rule {
+    id     = "tidy-everything-else"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.object_lock_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
     }
   }
 

@@ -570,7 +570,7 @@ run "dr_replica" {
   }
 
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.replica.rule).expiration[0].days == 90
+    condition     = [for r in aws_s3_bucket_lifecycle_configuration.replica.rule : r.expiration[0].days if r.id == "expire-exports-after-retention"] == [90]
     error_message = "Exports expire no earlier than their lock ends."
   }
 
