@@ -17,6 +17,8 @@
    the restore job itself with ``--max_write_rate`` (counted at the wire by a forwarding proxy).
 6. Memory: peak RSS of the job's reader going through one 10 MB and one 1 GB data file
    (uncompressed), each in a fresh process.
+8. A table that is gone (``--import-items``, default 5,000): ImportTable versus the write path,
+   wall time and client CPU, with the caveat that the local endpoint is not DynamoDB.
 7. A small table's RTO (``--lambda-items``, default 5,000): the time to the first and to the last
    written item through the Restore Lambda's handler and through the restore job, side by side.
 
@@ -44,6 +46,7 @@ from pathlib import Path
 from benchmarks import (
     baseline_dynamodump,
     baseline_seed,
+    bench_import,
     bench_job,
     bench_lambda,
     bench_memory,
@@ -55,7 +58,7 @@ from benchmarks.endpoint import local_endpoint
 from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
 from benchmarks.measure import Result, table
 
-SECTIONS = ("read", "write", "e2e", "rate", "memory", "lambda")
+SECTIONS = ("read", "write", "e2e", "rate", "memory", "lambda", "import")
 JOB_READER = "benchmarks.bench_job:job_reader_lines"
 
 
@@ -216,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--lambda-items", type=int, default=5000, help="the small table of the Lambda-vs-job RTO run"
+    )
+    parser.add_argument(
+        "--import-items", type=int, default=5000, help="the missing table of the ImportTable-vs-writes run"
     )
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
@@ -438,6 +444,18 @@ def main(argv: list[str] | None = None) -> int:
             section = bench_lambda.report(bench_lambda.run(small, endpoint))
         report += [
             f"## A small table's RTO ({args.lambda_items:,} items): Restore Lambda vs restore job",
+            "",
+            section,
+            "",
+        ]
+        print(section, flush=True)
+
+    if "import" in only:
+        with local_endpoint() as endpoint:
+            print(f"a missing table: ImportTable vs writes ({args.import_items:,} items) ...", flush=True)
+            section = bench_import.report(bench_import.run(args.import_items, endpoint))
+        report += [
+            f"## A table that is gone ({args.import_items:,} items): ImportTable vs the write path",
             "",
             section,
             "",
