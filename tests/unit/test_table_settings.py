@@ -73,3 +73,48 @@ def test_a_kms_key_of_another_region_is_used_through_its_multi_region_replica_or
         replica["SSESpecification"]["KMSMasterKeyId"] == MRK.replace("eu-west-1", "us-east-2")
         and note is None
     )
+
+
+def test_each_refused_read_is_recorded_as_unknown_and_no_policy_is_normal():
+    import boto3
+    from botocore.stub import Stubber
+
+    from dynamodb_dr.table_settings import read_settings
+
+    ddb = boto3.client(
+        "dynamodb",
+        region_name="eu-west-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="https://x",
+    )
+    arn = DESCRIPTION["TableArn"]
+    with Stubber(ddb) as stub:
+        stub.add_client_error(
+            "describe_time_to_live", "AccessDeniedException", "not allowed: DescribeTimeToLive"
+        )
+        stub.add_response(
+            "describe_continuous_backups",
+            {
+                "ContinuousBackupsDescription": {
+                    "ContinuousBackupsStatus": "ENABLED",
+                    "PointInTimeRecoveryDescription": {
+                        "PointInTimeRecoveryStatus": "ENABLED",
+                        "RecoveryPeriodInDays": 7,
+                    },
+                }
+            },
+        )
+        stub.add_response("list_tags_of_resource", {"Tags": [{"Key": "a", "Value": "1"}], "NextToken": "n"})
+        stub.add_response("list_tags_of_resource", {"Tags": [{"Key": "b", "Value": "2"}]})
+        stub.add_client_error("get_resource_policy", "PolicyNotFoundException", "no policy")
+        stub.add_client_error("describe_contributor_insights", "UnknownOperationException", "not here")
+        settings = read_settings(ddb, {**DESCRIPTION, "TableArn": arn})
+
+    assert settings == {
+        "TimeToLive": {"Unknown": "AccessDeniedException: not allowed: DescribeTimeToLive"},
+        "PointInTimeRecovery": {"Enabled": True, "RecoveryPeriodInDays": 7},
+        "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}],
+        "ResourcePolicy": {"Policy": None},
+        "ContributorInsights": {"Unknown": "UnknownOperationException: not here"},
+    }
