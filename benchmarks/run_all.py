@@ -17,10 +17,10 @@
    the restore job itself with ``--max_write_rate`` (counted at the wire by a forwarding proxy).
 6. Memory: peak RSS of the job's reader going through one 10 MB and one 1 GB data file
    (uncompressed), each in a fresh process.
-8. A table that is gone (``--import-items``, default 5,000): ImportTable versus the write path,
-   wall time and client CPU, with the caveat that the local endpoint is not DynamoDB.
 7. A small table's RTO (``--lambda-items``, default 5,000): the time to the first and to the last
    written item through the Restore Lambda's handler and through the restore job, side by side.
+8. A table that is gone (``--import-items``, default 5,000): ImportTable versus the write path,
+   wall time and client CPU, with the caveat that the local endpoint is not DynamoDB.
 
 Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/results/items-per-core.svg``.
 

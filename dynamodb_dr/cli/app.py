@@ -599,7 +599,9 @@ def diff(date: str, bucket: str | None, prefix: str, tables: str, as_json: bool)
     s3, dynamodb = _clients("s3", "dynamodb")
     manifest = backups_lib.resolve(s3, bucket, prefix, date)
     diff_lib.check_tables(manifest, pairs)
-    results = [diff_lib.diff_table(s3, dynamodb, manifest, source, target) for source, target in pairs]
+    results = [
+        diff_lib.diff_table(s3, dynamodb, manifest, source, target, bucket=bucket) for source, target in pairs
+    ]
     if as_json:
         emit_json(
             {

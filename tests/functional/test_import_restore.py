@@ -327,3 +327,25 @@ def test_a_backup_copied_to_a_second_bucket_restores_from_there_with_the_first_b
     assert described["S3BucketSource"]["S3Bucket"] == COPY
     assert report["report_key"].startswith(f"{PREFIX}/{DATE}/restore-reports/")
     assert s3.head_object(Bucket=COPY, Key=report["report_key"])
+
+
+def test_the_cli_reads_a_copied_backup_where_it_is(clients):
+    from dynamodb_dr.cli.backups import plan_check, show_backup
+
+    ddb, s3 = clients
+    ddb.create_table(
+        TableName="users", KeySchema=KEYS, AttributeDefinitions=ATTRS[:1], BillingMode="PAY_PER_REQUEST"
+    )
+    put_items(ddb, "users", [every_type_item(f"u{i}") for i in range(3)])
+    make_backup(ddb, s3, BUCKET, ["users"], DATE)
+    s3.create_bucket(Bucket=COPY)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for o in page.get("Contents", []):
+            s3.copy_object(Bucket=COPY, Key=o["Key"], CopySource={"Bucket": BUCKET, "Key": o["Key"]})
+            s3.delete_object(Bucket=BUCKET, Key=o["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+    detail = show_backup(s3, COPY, PREFIX, "latest")
+    assert detail.bucket == COPY and detail.tables[0].table == "users"
+    result, bucket, jobs = plan_check(s3, COPY, PREFIX, "latest")
+    assert bucket == COPY and jobs and result.tables["users"].items_expected == 3
