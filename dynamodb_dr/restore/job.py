@@ -411,14 +411,22 @@ def reapply_settings(run: RestoreRun, table: _Table, *, created_by: str) -> None
     with the command that fixes it, not a failed table."""
     assert table.definition is not None
     target = table.selection.target
-    outcomes = table_settings.reapply(
-        run.dynamodb,
-        target,
-        table.definition,
-        created_by=created_by,
-        source_table_arn=table.selection.backup.table_arn,
-        sse_not_applied=table.sse_note,
-    )
+    try:
+        outcomes = table_settings.reapply(
+            run.dynamodb,
+            target,
+            table.definition,
+            created_by=created_by,
+            source_table_arn=table.selection.backup.table_arn,
+            sse_not_applied=table.sse_note,
+        )
+    except ClientError as exc:  # the table could not even be described: say so, keep the restore
+        table.result.settings = {"all": f"failed: {exc}"}
+        run.report.warnings.append(
+            f"{target} is restored but the backup's settings (TTL, PITR period, tags ...) were not re-applied: "
+            f"{exc}; run the restore's settings step again by hand (docs/deploy.md lists them)"
+        )
+        return
     table.result.settings = {o.setting: o.text() for o in outcomes}
     for outcome in outcomes:
         if outcome.status == table_settings.FAILED:

@@ -545,14 +545,16 @@ def test_resume_false_starts_the_table_fresh_after_a_cut_short_restore(ledger):
 
 
 def test_a_missing_table_is_written_by_the_function_and_import_mode_import_goes_to_glue(fleet):
-    ddb, s3, glue = fleet["ddb"], fleet["s3"], fleet["glue"]
+    ddb, glue = fleet["ddb"], fleet["glue"]
     ddb.delete_table(TableName="sessions")
 
     response = invoke({"tables": ["sessions"], "create_missing_tables": True})
     body = response["body"]
     assert response["statusCode"] == 200, body
     table = body["tables"]["sessions"]
-    assert table["restore_path"] == "write" and "ImportTable would take minutes" in table["restore_path_reason"]
+    assert (
+        table["restore_path"] == "write" and "ImportTable would take minutes" in table["restore_path_reason"]
+    )
     assert scan_all(ddb, "sessions") == fleet["before"]["sessions"]
     assert table["settings"]["PointInTimeRecovery"] == "applied"
 
