@@ -67,3 +67,8 @@ output "dr_backup_vault_arn" {
   description = "The AWS Backup vault in the DR region that recovery points are copied to (null without var.dr_region)."
   value       = one(module.dr_replica[*].backup_vault_arn)
 }
+
+output "dr_restore_function_name" {
+  description = "The Restore Lambda in the DR region, reading the replica (null without var.dr_region)."
+  value       = one(module.restore_lambda_dr[*].function_name)
+}

@@ -49,6 +49,23 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
+    sid       = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
     # The restore job and Lambda deployed in the DR region encrypt their log groups with this key.
     sid       = "CloudWatchLogsEncryptsTheDRLogGroups"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"]
@@ -205,4 +222,19 @@ resource "aws_backup_vault" "dr" {
   name        = "${var.name}-dynamodb-dr"
   kms_key_arn = aws_kms_key.dr.arn
   tags        = var.tags
+}
+
+# --- Alarms of what runs in the DR region (the Restore Lambda's Errors alarm) -------------------
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-dr-alarms"
+  kms_master_key_id = aws_kms_key.dr.arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  for_each  = toset(var.alarm_emails)
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
 }

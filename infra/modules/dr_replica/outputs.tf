@@ -31,3 +31,8 @@ output "replica" {
     region      = data.aws_region.dr.name
   }
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic in the DR region for the alarms of what runs there (the Restore Lambda's Errors alarm)."
+  value       = aws_sns_topic.alarms.arn
+}

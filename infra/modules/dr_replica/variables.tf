@@ -54,3 +54,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alarm_emails" {
+  description = "Addresses subscribed (email) to the DR region's alarm topic; each must confirm its subscription."
+  type        = list(string)
+  default     = []
+}

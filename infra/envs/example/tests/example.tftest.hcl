@@ -163,6 +163,24 @@ mock_provider "aws" {
       arn = "arn:aws:logs:eu-central-1:123456789012:log-group:mocked"
     }
   }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-central-1:123456789012:mocked-dr-topic"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-central-1:123456789012:mocked-dr-queue"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn = "arn:aws:lambda:eu-central-1:123456789012:function:mocked-dr"
+    }
+  }
 }
 
 variables {
@@ -523,6 +541,11 @@ run "example_root_with_a_dr_region" {
   }
 
   assert {
+    condition     = output.dr_restore_function_name == "dynamodb-dr-prod-dr-restore"
+    error_message = "With a DR region the Restore Lambda is planned there too."
+  }
+
+  assert {
     condition     = output.dr_backup_vault_arn == "arn:aws:backup:eu-central-1:123456789012:backup-vault:dynamodb-dr-prod-dynamodb-dr"
     error_message = "With a DR region an AWS Backup vault is planned there."
   }
@@ -532,7 +555,7 @@ run "example_root_without_a_dr_region" {
   command = plan
 
   assert {
-    condition     = output.dr_backup_bucket == null && output.dr_restore_job_name == null && output.dr_backup_vault_arn == null
+    condition     = output.dr_backup_bucket == null && output.dr_restore_job_name == null && output.dr_backup_vault_arn == null && output.dr_restore_function_name == null
     error_message = "Without dr_region nothing is planned in another region."
   }
 }
