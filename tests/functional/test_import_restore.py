@@ -139,9 +139,10 @@ def restore(*argv: str, bucket: str = BUCKET) -> dict[str, Any]:
 
 def test_a_deleted_table_comes_back_through_import_table_with_every_recorded_setting(clients):
     ddb, s3 = clients
-    items, key_arn = make_orders(ddb)
+    items, key_arn = make_orders(ddb, DeletionProtectionEnabled=True)
     original = settings_of(ddb, "orders")
     make_backup(ddb, s3, BUCKET, ["orders"], DATE)
+    ddb.update_table(TableName="orders", DeletionProtectionEnabled=False)
     ddb.delete_table(TableName="orders")
 
     report = restore("--backup_date", DATE, "--create_missing_tables", "true")
@@ -159,7 +160,16 @@ def test_a_deleted_table_comes_back_through_import_table_with_every_recorded_set
     assert restored["sse"]["KMSMasterKeyArn"] == key_arn
     assert restored["pitr"] == ("ENABLED", 14) and restored["ttl"]["AttributeName"] == "expires"
     assert table["settings"]["SSESpecification"] == f"applied at creation: {key_arn}"
-    for setting in ("TimeToLive", "PointInTimeRecovery", "Tags", "StreamSpecification", "ResourcePolicy"):
+    assert restored["deletion_protection"] is True  # re-applied last, after the import
+    for setting in (
+        "TimeToLive",
+        "PointInTimeRecovery",
+        "Tags",
+        "StreamSpecification",
+        "ResourcePolicy",
+        "ContributorInsights",
+        "DeletionProtectionEnabled",
+    ):
         assert table["settings"][setting] == "applied", (setting, table["settings"])
     assert report["warnings"] == []
     described = ddb.describe_import(ImportArn=table["import_arn"])["ImportTableDescription"]
