@@ -566,3 +566,31 @@ def test_a_missing_table_is_written_by_the_function_and_import_mode_import_goes_
     run = glue.get_job_run(JobName=JOB, RunId=body["job_run_id"])["JobRun"]
     assert run["Arguments"]["--import_mode"] == "import"
     assert "sessions" not in ddb.list_tables()["TableNames"]  # nothing created by the function
+
+
+def test_the_function_restores_from_a_copy_of_the_bucket_with_the_original_gone(fleet):
+    ddb, s3 = fleet["ddb"], fleet["s3"]
+    copy = "lambda-restore-replica"
+    s3.create_bucket(Bucket=copy)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for o in page.get("Contents", []):
+            s3.copy_object(Bucket=copy, Key=o["Key"], CopySource={"Bucket": BUCKET, "Key": o["Key"]})
+            s3.delete_object(Bucket=BUCKET, Key=o["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+    ddb.delete_table(TableName="sessions")
+
+    response = invoke(
+        {
+            "BACKUP_BUCKET": copy,
+            "tables": ["orders", "sessions"],
+            "create_missing_tables": True,
+            "clear_existing_data": True,
+        }
+    )
+
+    body = response["body"]
+    assert response["statusCode"] == 200, body
+    assert scan_all(ddb, "orders") == fleet["before"]["orders"]
+    assert scan_all(ddb, "sessions") == fleet["before"]["sessions"]
+    assert any(f"s3://{copy}, a copy of s3://{BUCKET}" in w for w in body["warnings"])
+    assert body["report_key"] and s3.head_object(Bucket=copy, Key=body["report_key"])
