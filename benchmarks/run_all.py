@@ -22,6 +22,8 @@
 8. Time travel (``bench_time_travel``): a restore to a point from a full export + 4 windows next to
    the plain full restore (client CPU per item), and rewinds of 1,000 changed keys on tables of
    2,000 and 8,000 items (items read and written per changed key).
+9. A table that is gone (``--import-items``, default 5,000): ImportTable versus the write path,
+   wall time and client CPU, with the caveat that the local endpoint is not DynamoDB.
 
 Writes the report to ``.bench/results/results.md`` and a plot to ``.bench/results/items-per-core.svg``.
 
@@ -47,6 +49,7 @@ from pathlib import Path
 from benchmarks import (
     baseline_dynamodump,
     baseline_seed,
+    bench_import,
     bench_job,
     bench_lambda,
     bench_memory,
@@ -59,7 +62,7 @@ from benchmarks.endpoint import local_endpoint
 from benchmarks.generate_export import GeneratedExport, generate_export, parse_size
 from benchmarks.measure import Result, table
 
-SECTIONS = ("read", "write", "e2e", "rate", "memory", "lambda", "timetravel")
+SECTIONS = ("read", "write", "e2e", "rate", "memory", "lambda", "timetravel", "import")
 JOB_READER = "benchmarks.bench_job:job_reader_lines"
 
 
@@ -220,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--lambda-items", type=int, default=5000, help="the small table of the Lambda-vs-job RTO run"
+    )
+    parser.add_argument(
+        "--import-items", type=int, default=5000, help="the missing table of the ImportTable-vs-writes run"
     )
     parser.add_argument("--items-per-file", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=100_000, help="lines for json.loads / botocore")
@@ -457,6 +463,18 @@ def main(argv: list[str] | None = None) -> int:
             "Goals: client CPU per item of a restore to a point at most 1.5x the plain full restore's; a "
             "rewind's items read and written within 2x the changed keys, whatever the table's size. On "
             "threads, into the local endpoint (moto, its own process); sizes scaled to about two minutes.",
+            "",
+            section,
+            "",
+        ]
+        print(section, flush=True)
+
+    if "import" in only:
+        with local_endpoint() as endpoint:
+            print(f"a missing table: ImportTable vs writes ({args.import_items:,} items) ...", flush=True)
+            section = bench_import.report(bench_import.run(args.import_items, endpoint))
+        report += [
+            f"## A table that is gone ({args.import_items:,} items): ImportTable vs the write path",
             "",
             section,
             "",

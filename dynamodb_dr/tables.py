@@ -21,7 +21,11 @@ def table_definition(description: dict[str, Any]) -> dict[str, Any]:
     """The CreateTable-shaped definition of a table, from DescribeTable's ``Table``.
 
     Kept: key schema, attribute definitions, billing mode (and provisioned throughput), global and
-    local secondary indexes, table class, stream view type and deletion protection.
+    local secondary indexes, table class, stream view type, deletion protection, server-side
+    encryption (type and KMS key ARN), the on-demand maximum (``OnDemandThroughput``) and warm
+    throughput. The settings DescribeTable does not show (TTL, PITR, tags, resource policy,
+    Contributor Insights) are read by ``table_settings.read_settings`` and recorded under
+    ``"Settings"``; ``create_table_request`` leaves them, and warm throughput, out of CreateTable.
     """
     billing = (description.get("BillingModeSummary") or {}).get("BillingMode")
     throughput = _throughput(description.get("ProvisionedThroughput"))
@@ -63,12 +67,69 @@ def table_definition(description: dict[str, Any]) -> dict[str, Any]:
         }
     if description.get("DeletionProtectionEnabled"):
         definition["DeletionProtectionEnabled"] = True
+    sse = description.get("SSEDescription") or {}
+    if sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING") and sse.get("SSEType") == "KMS":
+        # An AWS owned key (the default) shows no SSEDescription; a KMS key (AWS managed or the
+        # customer's) is recreated with the same key ARN.
+        spec: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
+        if sse.get("KMSMasterKeyArn"):
+            spec["KMSMasterKeyId"] = sse["KMSMasterKeyArn"]
+        definition["SSESpecification"] = spec
+    on_demand = {
+        k: int(v)
+        for k, v in (description.get("OnDemandThroughput") or {}).items()
+        if k in ("MaxReadRequestUnits", "MaxWriteRequestUnits") and v is not None and int(v) > 0
+    }
+    if on_demand and billing == "PAY_PER_REQUEST":
+        definition["OnDemandThroughput"] = on_demand
+    warm = {
+        k: int(v)
+        for k, v in (description.get("WarmThroughput") or {}).items()
+        if k in ("ReadUnitsPerSecond", "WriteUnitsPerSecond") and v is not None and int(v) > 0
+    }
+    if warm:
+        definition["WarmThroughput"] = warm
     return definition
+
+
+CREATE_TABLE_FIELDS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "TableClass",
+    "StreamSpecification",
+    "DeletionProtectionEnabled",
+    "SSESpecification",
+    "OnDemandThroughput",
+)
+"""The recorded fields CreateTable takes. Warm throughput is raised after creation only when the new
+table has less (``table_settings``): asking for it at creation is billed even when it is the default."""
+
+IMPORT_TABLE_FIELDS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "SSESpecification",
+    "OnDemandThroughput",
+)
+"""The recorded fields ImportTable's TableCreationParameters take (no LSIs, class, stream, deletion
+protection: those a table gets after the import, or, for LSIs, not at all: such a table is written)."""
 
 
 def create_table_request(table_name: str, definition: dict[str, Any]) -> dict[str, Any]:
     """The CreateTable arguments that recreate ``table_name`` from a recorded definition."""
-    return {"TableName": table_name, **definition}
+    return {"TableName": table_name, **{k: definition[k] for k in CREATE_TABLE_FIELDS if k in definition}}
+
+
+def import_table_parameters(table_name: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """ImportTable's TableCreationParameters for ``table_name`` from a recorded definition."""
+    params = {k: definition[k] for k in IMPORT_TABLE_FIELDS if k in definition}
+    return {"TableName": table_name, **params}
 
 
 def key_schema_signature(

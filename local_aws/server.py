@@ -8,7 +8,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from local_aws import clock, export_layout, moto_fixes, pitr_window, write_history
+from local_aws import (
+    clock,
+    contributor_insights,
+    export_layout,
+    moto_fixes,
+    pitr_window,
+    table_import,
+    write_history,
+)
 
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -74,6 +82,8 @@ class LocalAWS:
         export_layout.reset()
         write_history.reset()
         clock.reset()
+        table_import.reset()
+        contributor_insights.reset()
 
     def stop(self) -> None:
         self.restore_env()
@@ -92,6 +102,8 @@ def start_local_aws(
     write_history.install()  # before moto_fixes: its write lock then covers the recording too
     moto_fixes.install()
     pitr_window.install()  # the PITR window moves with the endpoint's clock, as on AWS
+    table_import.install()
+    contributor_insights.install()
     # werkzeug logs every request at INFO; keep the demo's and the tests' output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -17,7 +17,7 @@ for extra in (ROOT, ROOT / "glue_jobs"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from local_aws import LocalAWS, export_layout, start_local_aws  # noqa: E402
+from local_aws import LocalAWS, export_layout, start_local_aws, table_import  # noqa: E402
 
 SLOW_FILES = {
     # outside tools in their own processes: checkov, terraform, a notebook kernel, the packaging
@@ -27,6 +27,7 @@ SLOW_FILES = {
     "test_artifacts.py",
     # files over ~10 s on 2 cores (measured with --durations=0): subprocesses per test, real waits
     "test_restore_lambda.py",
+    "test_import_restore.py",
     "test_cli.py",
     "test_stream_safety.py",
     "test_stream_recovery.py",
@@ -66,6 +67,7 @@ def aws(local_aws_endpoint: LocalAWS) -> Iterator[LocalAWS]:
     """The local endpoint, emptied before the test, with default export settings."""
     local_aws_endpoint.reset()
     export_layout.configure(**vars(export_layout.Settings()))
+    table_import.configure(**vars(table_import.Settings()))
     yield local_aws_endpoint
 
 

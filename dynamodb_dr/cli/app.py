@@ -457,6 +457,7 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
   --verify true   --verify_only true   --verify_timestamp_attribute updated_at   --drill true (--on glue)
+  --import_mode auto|import|write  (a missing target: ImportTable or writes; default auto)
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
   time travel, instead of --backup_date (incremental exports; docs/restore.md):
   --restore_time 2026-01-15T10:15:00Z   --rewind_to 2026-01-15T10:00:00Z   --undo_window FROM/TO
@@ -467,7 +468,8 @@ Examples:
   dynamodb-dr restore --backup_date latest --tables orders --dry_run true
   dynamodb-dr restore --backup_date 2026-01-15 --target_tables orders:orders_inspect --create_missing_tables true
   dynamodb-dr restore --on glue --job-name dynamodb-dr-prod-restore --backup_date latest --tables orders
-  dynamodb-dr restore --rewind_to 2026-01-15T10:00:00Z --tables orders --dry_run true""",
+  dynamodb-dr restore --rewind_to 2026-01-15T10:00:00Z --tables orders --dry_run true
+  dynamodb-dr restore --BACKUP_BUCKET backups-replica-eu-west-1 --backup_date latest --create_missing_tables true""",
 )
 @click.option(
     "--on",
@@ -624,7 +626,9 @@ def diff(date: str, bucket: str | None, prefix: str, tables: str, as_json: bool)
     s3, dynamodb = _clients("s3", "dynamodb")
     manifest = backups_lib.resolve(s3, bucket, prefix, date)
     diff_lib.check_tables(manifest, pairs)
-    results = [diff_lib.diff_table(s3, dynamodb, manifest, source, target) for source, target in pairs]
+    results = [
+        diff_lib.diff_table(s3, dynamodb, manifest, source, target, bucket=bucket) for source, target in pairs
+    ]
     if as_json:
         emit_json(
             {

@@ -191,13 +191,11 @@ def show_backup(s3: Any, bucket: str, prefix: str, when: str) -> BackupDetail:
         backup_date=manifest.backup_date,
         status=manifest.status,
         environment=manifest.environment,
-        bucket=manifest.s3_bucket,
+        bucket=bucket,  # the bucket read (a replica's exports are read there, not where they were written)
         manifest_key=manifest.key,
         created_at=manifest.created_at,
         updated_at=manifest.updated_at,
-        tables=tuple(
-            _table_detail(s3, manifest.s3_bucket, manifest.tables[name]) for name in sorted(manifest.tables)
-        ),
+        tables=tuple(_table_detail(s3, bucket, manifest.tables[name]) for name in sorted(manifest.tables)),
     )
 
 
@@ -275,14 +273,14 @@ def plan_check(
             check.problem = f"its export is {backup.status}, there is nothing to check"
             continue
         try:
-            export = read_export(s3, manifest.s3_bucket, backup.export_manifest_key)
+            export = read_export(s3, bucket, backup.export_manifest_key)
         except (DynamoDBDRError, ClientError) as exc:
             check.problem = describe(exc) if isinstance(exc, ClientError) else str(exc)
             continue
         check.files = len(export.files)
         check.items_expected = export.summary.item_count
         jobs.extend(_Job(name, export.summary.export_arn, f) for f in export.files)
-    return result, manifest.s3_bucket, jobs
+    return result, bucket, jobs
 
 
 def _check_file(s3: Any, bucket: str, job: _Job) -> FileResult:

@@ -86,7 +86,10 @@ def _backup_digests(s3: Any, bucket: str, backup: TableBackup, names: Sequence[s
     return digests
 
 
-def diff_table(s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, target: str) -> TableDiff:
+def diff_table(
+    s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, target: str, *, bucket: str | None = None
+) -> TableDiff:
+    """``bucket``: where the exports are read (a replica or copy), by default the manifest's."""
     check_tables(manifest, [(source, target)])
     backup = manifest.tables[source]
     definition = backup.table_definition or {}
@@ -96,7 +99,7 @@ def diff_table(s3: Any, dynamodb: Any, manifest: BackupManifest, source: str, ta
             "there is nothing to compare"
         )
     names = [k["AttributeName"] for k in definition["KeySchema"]]
-    ours = _backup_digests(s3, manifest.s3_bucket, backup, names)
+    ours = _backup_digests(s3, bucket or manifest.s3_bucket, backup, names)
     missing = dict(ours)
     extra: list[str] = []
     different: list[str] = []

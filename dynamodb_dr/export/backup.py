@@ -41,7 +41,7 @@ from dynamodb_dr.backup_manifest import (
 )
 from dynamodb_dr.config import BackupSettings
 from dynamodb_dr.errors import DynamoDBDRError, ManifestError
-from dynamodb_dr.tables import table_definition
+from dynamodb_dr.table_settings import record_definition
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ def start_table_export(
     except (ClientError, BotoCoreError) as exc:
         return _record_failure(entry, exc, "DescribeTable")
     entry.table_arn = table["TableArn"]
-    entry.table_definition = table_definition(table)
+    entry.table_definition = record_definition(dynamodb, table)
     retry_of = previous.export_arn if previous is not None and previous.status == FAILED else None
     entry.client_token = client_token(settings, backup_date, table_name, retry_of=retry_of)
     try:

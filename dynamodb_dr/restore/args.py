@@ -39,6 +39,9 @@ MIN_WRITE_RATE = BATCH_ITEMS / 60
 """Items/s at which one batch waits a minute for its tokens: any lower budget is refused."""
 MIN_WRITE_RATE_TEXT = f"{math.ceil(MIN_WRITE_RATE * 100) / 100:g}"
 DEFAULT_MAX_WORKERS = 4
+IMPORT_MODES = ("auto", "import", "write")
+"""How a table the restore creates is filled: ``import`` with DynamoDB's ImportTable from the export's
+data files, ``write`` with BatchWriteItem, ``auto`` ImportTable where it can take the export."""
 MAX_MAX_WORKERS = 64
 
 _TRUE = {"true", "yes", "1", "on"}
@@ -67,6 +70,7 @@ KNOWN = (
     "drill",
     "keep_drill_tables",
     "drill_topic_arn",
+    "import_mode",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -126,7 +130,7 @@ USAGE = (
     "[--resume true|false]; time travel instead of --backup_date: --restore_time <ISO-8601 UTC> | "
     "--rewind_to <ISO-8601 UTC> | --undo_window <FROM>/<TO> [--allow_chain_gaps true|false] "
     "[--export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N] "
-    "[--verify true|false] [--verify_only true|false] "
+    "[--import_mode auto|import|write] [--verify true|false] [--verify_only true|false] "
     "[--verify_timestamp_attribute NAME] [--drill true|false] [--keep_drill_tables true|false] "
     "[--drill_topic_arn SNS_TOPIC_ARN]"
 )
@@ -187,6 +191,9 @@ class RestoreArgs:
     @property
     def time_travel(self) -> bool:
         return bool(self.restore_time or self.rewind_to or self.undo_window or self.export_uri)
+
+    import_mode: str = "auto"
+    """``auto``, ``import`` or ``write`` (``IMPORT_MODES``): how a missing target is filled."""
 
     def target_for(self, source: str) -> str:
         if self.drill and self.drill_date:
@@ -460,6 +467,7 @@ def _parse_raw(raw: Mapping[str, str], env: Mapping[str, str]) -> RestoreArgs:
             else None
         ),
         resume=flag("resume", True) and not drill_options["drill"],
+        import_mode=parse_import_mode(present(raw, "import_mode")),
         **drill_options,
         **_time_travel_fields(raw, travel, export_uri, export_target, flag),
     )
@@ -547,6 +555,11 @@ def _time_travel_fields(
                 f"--rewind_to, --undo_window, --export_uri) cannot be verified yet. Leave --{name} out, or verify "
                 "a restore of a daily backup (--backup_date)"
             )
+    if (present(raw, "import_mode") or "").strip().lower() == "import":
+        raise ConfigError(
+            "--import_mode import loads one full export with ImportTable; a time-travel restore merges the "
+            "incremental windows and writes the result. Leave --import_mode out (or use write)"
+        )
     fields: dict[str, Any] = {"allow_chain_gaps": flag("allow_chain_gaps", False)}
     restore_time, rewind_to, undo = (present(raw, n) for n in TIME_TRAVEL)
     if restore_time is not None:
@@ -576,6 +589,18 @@ def _time_travel_fields(
                 "target with --target_tables NAME"
             )
     return fields
+
+
+def parse_import_mode(value: str | None) -> str:
+    if value is None:
+        return "auto"
+    mode = value.strip().lower()
+    if mode not in IMPORT_MODES:
+        raise ConfigError(
+            f"--import_mode={value!r} is not valid; expected one of {', '.join(IMPORT_MODES)} (auto: ImportTable "
+            "for a target the restore creates when the export allows it, else BatchWriteItem)"
+        )
+    return mode
 
 
 SNS_TOPIC_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
@@ -669,6 +694,7 @@ _EVENT_BOOLEANS = (
 )
 _EVENT_STRINGS = (
     "backup_date",
+    "import_mode",
     config.BACKUP_BUCKET,
     config.ENVIRONMENT,
     config.S3_EXPORTS_PREFIX,
@@ -794,6 +820,7 @@ def job_arguments(args: RestoreArgs) -> dict[str, str]:
         "--create_missing_tables": _flag(args.create_missing_tables),
         "--max_workers": str(args.max_workers),
         "--resume": _flag(args.resume),
+        "--import_mode": args.import_mode,
     }
     if args.backup_date:
         out = {"--backup_date": args.backup_date, **out}

@@ -17,7 +17,10 @@ cannot take the restore fails its table. ``execute_restore`` then runs the stage
    once, balanced by item count; each task writes its files' items, type-exact, at its share of the
    budget (raised as the table's other tasks finish), fetching the next file while it writes one,
    and records each file as written; the driver logs progress every few seconds.
-5. ``finalize_stage``: PITR on for created tables; a fully restored table's progress is marked
+   (before it, ``import_stage``: a missing target ImportTable can take is created and filled by
+   ImportTable from the export's data files, see ``import_path``; it is not written.)
+5. ``finalize_stage``: the backup's settings (TTL, PITR and its period, tags ...) re-applied to
+   created tables (``table_settings``); a fully restored table's progress is marked
    finished (the next identical run is a fresh restore); ``--verify``: each restored table compared
    with its export item by item (``verify_stage``, a difference fails the table); the report is
    stored. ``--verify_only`` runs ``verify_stage`` alone, after the driver's checks.
@@ -39,9 +42,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr import table_settings
 from dynamodb_dr.backup_manifest import BackupManifest
 from dynamodb_dr.errors import DynamoDBDRError
-from dynamodb_dr.restore import extras, inflate, resume, targets, verify, write_rate
+from dynamodb_dr.restore import extras, import_path, inflate, resume, targets, verify, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.export_reader import DataFile, Export, read_export
 from dynamodb_dr.restore.plan import (
@@ -93,6 +97,12 @@ class _Table:
     """Items/s for each of this table's tasks."""
     verified: dict[str, str] = field(default_factory=dict)
     """Data file key -> ETag of the version the validation stage checked."""
+    choice: import_path.PathChoice | None = None
+    """A missing target: filled by ImportTable or by writes (``import_path.choose``)."""
+    create_definition: dict[str, Any] | None = None
+    """The definition a missing target is created with here (a KMS key of another region left out)."""
+    sse_note: str | None = None
+    """Why the backup's KMS key is not used for the created table, if it is not."""
 
     @property
     def source(self) -> str:
@@ -100,7 +110,8 @@ class _Table:
 
     @property
     def live(self) -> bool:
-        return not self.result.failed
+        """Still to be worked on: not failed, and not already restored (by ImportTable)."""
+        return not self.result.failed and self.result.status != SUCCEEDED
 
 
 @dataclass
@@ -116,8 +127,10 @@ class RestoreRun:
 
     @property
     def bucket(self) -> str:
-        """Where the export data files are (the bucket the manifest names)."""
-        return self.manifest.s3_bucket
+        """Where the export data files are read: the bucket the backup is read from
+        (``--BACKUP_BUCKET``), which may be a replica or a copy of the one the manifest names. The
+        export keys in the manifests are resolved relative to it."""
+        return self.args.backup_bucket
 
     def live_tables(self) -> list[_Table]:
         return [t for t in self.tables if t.live]
@@ -162,6 +175,9 @@ def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: f
     if run.args.dry_run:
         dry_run_stage(run)
         return finalize_stage(run)
+    import_stage(run, poll_seconds=progress_seconds)
+    if not run.live_tables():
+        return finalize_stage(run)
     slots = runner.task_slots()
     prepare_stage(run, slots)
     write_stage(run, runner, progress_seconds=progress_seconds)
@@ -186,6 +202,11 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
         report.warnings.append(
             f"the backup was taken in environment {manifest.environment!r}, this restore runs as "
             f"{args.environment!r}"
+        )
+    if manifest.s3_bucket != args.backup_bucket:
+        report.warnings.append(
+            f"reading the backup from s3://{args.backup_bucket}, a copy of s3://{manifest.s3_bucket} (where it "
+            "was written): every export key is read from the copy"
         )
     selections = select_tables(manifest.tables, args, manifest.backup_date)
     # The writer checked here, from the same client parts every task uses: a botocore outside the
@@ -216,6 +237,22 @@ def check_restore(args: RestoreArgs, *, s3: Any, dynamodb: Any) -> RestoreRun:
             table.target = check_target(
                 dynamodb, table.selection, table.definition, create_missing=args.create_missing_tables
             )
+            table.choice = import_path.choose(
+                args.import_mode,
+                s3,
+                run.bucket,
+                table.export,
+                table.selection.backup.export_manifest_key or "",
+                table.definition,
+                target_exists=table.target.exists,
+                target=table.selection.target,
+            )
+            table.result.restore_path = table.choice.path
+            table.result.restore_path_reason = table.choice.reason
+            if not table.target.exists:
+                table.create_definition, table.sse_note = table_settings.create_time_definition(
+                    table.definition, dynamodb.meta.region_name
+                )
         except (DynamoDBDRError, ClientError) as exc:
             table.result.fail(str(exc))
             table.export = None
@@ -318,6 +355,94 @@ def dry_run_stage(run: RestoreRun) -> None:
         )
 
 
+# --- 2b. import (the fast path for a missing target) ---------------------------------------------
+
+
+def import_stage(run: RestoreRun, *, poll_seconds: float = 10.0) -> None:
+    """Each live table whose path is ``import``: ImportTable from its export's data files into the
+    recorded definition, waited for, counted, its settings re-applied. The table is then SUCCEEDED
+    (and not written) or FAILED with the import's failure and what it left behind."""
+    for table in run.live_tables():
+        if table.choice is None or table.choice.path != import_path.IMPORT:
+            continue
+        assert table.export is not None and table.definition is not None
+        result, target = table.result, table.selection.target
+        try:
+            outcome = import_path.run_import(
+                run.dynamodb,
+                bucket=run.bucket,
+                choice=table.choice,
+                export=table.export,
+                target=target,
+                definition=table.create_definition or table.definition,
+                token=import_path.client_token(run.report.run_id, target, table.export.summary.export_arn),
+                poll_seconds=poll_seconds,
+            )
+        except (DynamoDBDRError, ClientError) as exc:
+            result.fail(str(exc))
+            continue
+        result.import_arn = outcome.import_arn
+        result.created = outcome.table_left
+        if outcome.failure:
+            result.items_written = outcome.imported if outcome.table_left else 0
+            result.fail(
+                outcome.failure
+                + (
+                    f". The import left table {target} behind: delete it, then run the restore again (with "
+                    "--import_mode write to write the items instead)"
+                    if outcome.table_left
+                    else f"; no table {target} was left behind. Run the restore again, or with --import_mode write"
+                )
+            )
+            continue
+        result.items_written = outcome.imported
+        reapply_settings(run, table, created_by="ImportTable")
+        if outcome.imported != result.items_in_export or outcome.errors:
+            result.fail(
+                f"import {outcome.import_arn} into {target} COMPLETED with {outcome.imported} of the export's "
+                f"{result.items_in_export} items imported and {outcome.errors} errors (log group "
+                f"{outcome.log_group}); run the restore again with --import_mode write: {target} exists now, so "
+                "every item of the backup is written into it"
+            )
+            continue
+        result.status = SUCCEEDED
+        logger.info(
+            "table restored by ImportTable",
+            extra={"table": table.source, "target_table": target, "import_arn": outcome.import_arn},
+        )
+    run.stamp_failed()
+
+
+def reapply_settings(run: RestoreRun, table: _Table, *, created_by: str) -> None:
+    """The backup's settings on a table this restore created, each reported; a failure is a warning
+    with the command that fixes it, not a failed table."""
+    assert table.definition is not None
+    target = table.selection.target
+    try:
+        outcomes = table_settings.reapply(
+            run.dynamodb,
+            target,
+            table.definition,
+            created_by=created_by,
+            source_table_arn=table.selection.backup.table_arn,
+            sse_not_applied=table.sse_note,
+        )
+    except ClientError as exc:  # the table could not even be described: say so, keep the restore
+        table.result.settings = {"all": f"failed: {exc}"}
+        run.report.warnings.append(
+            f"{target} is restored but the backup's settings (TTL, PITR period, tags ...) were not re-applied: "
+            f"{exc}; run the restore's settings step again by hand (docs/deploy.md lists them)"
+        )
+        return
+    table.result.settings = {o.setting: o.text() for o in outcomes}
+    for outcome in outcomes:
+        if outcome.status == table_settings.FAILED:
+            run.report.warnings.append(
+                f"{target} is restored but its {outcome.setting} from the backup is not: {outcome.detail}; "
+                f"apply it with: {outcome.command}"
+            )
+
+
 # --- 3. prepare ----------------------------------------------------------------------------------
 
 
@@ -369,7 +494,7 @@ def _prepare(table: _Table, run: RestoreRun, slots: int) -> None:
     state = progress.state
     result.resumed = progress.resumed
     if not table.target.exists:
-        targets.create_target(dynamodb, target, table.definition)
+        targets.create_target(dynamodb, target, table.create_definition or table.definition)
         state["created"] = True
         resume.save_state(s3, location, state)
     elif args.clear_existing_data and not state.get("backup_arn"):
@@ -717,7 +842,7 @@ def _settle(run: RestoreRun, table: _Table) -> None:
     result = table.result
     try:
         if result.created:
-            targets.enable_pitr(run.dynamodb, table.selection.target)
+            reapply_settings(run, table, created_by="CreateTable")
         restored = result.items_written + result.items_skipped
         if restored != result.items_in_export:
             result.fail(

@@ -20,6 +20,11 @@ adds is knowing the function's limits:
    message; finalize stores the report. The answer says how to finish: invoke again with the same
    event (it resumes, skipping the files written), or run the Glue job with ``job_command``.
 
+3. **ImportTable** (``import_path``) runs for minutes even for a small table, and the function does
+   not sleep through it: with ``import_mode: "import"`` a restore that would import is handed to the
+   Glue job; with ``auto`` a restore that fits in the function writes its missing tables itself
+   (the report says why), and one that does not fit is handed to the job, which imports them.
+
 One data file at a time (``FILE_SLOTS``), each with ``max_workers`` BatchWriteItem requests in
 flight: ``max_workers`` is the requests in flight of the whole function, as the event documents.
 """
@@ -41,7 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dynamodb_dr import config
 from dynamodb_dr.aws_errors import describe
 from dynamodb_dr.errors import BackupNotFoundError, ConfigError, DynamoDBDRError
-from dynamodb_dr.restore import resume
+from dynamodb_dr.restore import import_path, resume
 from dynamodb_dr.restore.args import RestoreArgs, job_arguments
 from dynamodb_dr.restore.job import RestoreRun, check_restore, execute_restore, table_budget
 from dynamodb_dr.restore.report import not_started
@@ -335,6 +340,22 @@ def restore_or_hand_off(
     backup_date = run.manifest.backup_date
     arguments = job_arguments(dataclasses.replace(args, backup_date=backup_date))
     command = job_command(settings.glue_job_name, arguments)
+    importing = [t for t in run.live_tables() if t.choice is not None and t.choice.path == import_path.IMPORT]
+    if importing and args.import_mode == import_path.IMPORT:
+        why = (
+            f"ImportTable restores {', '.join(t.selection.target for t in importing)} and runs for minutes; the "
+            "Glue job waits for it, this function does not"
+        )
+        return _hand_off(
+            run, settings, arguments, command, estimate(run, rates), remaining_ms() / 1000, glue, why
+        )
+    for table in importing:  # auto: written here if the restore fits, else the job imports them
+        table.choice = import_path.PathChoice(
+            import_path.WRITE,
+            "the Restore Lambda writes a restore that fits in the function; ImportTable would take minutes",
+        )
+        table.result.restore_path = table.choice.path
+        table.result.restore_path_reason = table.choice.reason
     work = estimate(run, rates)
     left = remaining_ms() / 1000
     logger.info(

@@ -74,6 +74,13 @@ class TableResult:
     """A restore to a point in time, a rewind or an undo (``restore.timetravel``): the effective point
     and its distance from the one asked, the exports used, puts, deletes, conflicts, unchanged items,
     reads and write units."""
+    restore_path: str | None = None
+    """How the target is filled: ``import`` (ImportTable, a table the restore creates) or ``write``."""
+    restore_path_reason: str | None = None
+    import_arn: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+    """A table this restore created: per recorded setting (TTL, PITR, tags, SSE ...) what was done:
+    applied, applied at creation, not applicable: why, failed: why; fix: command."""
     restore_backup_command: str | None = None
     """A failed table with a safety backup: the command that restores that backup (into a new table)."""
     errors: list[str] = field(default_factory=list)

@@ -1,5 +1,5 @@
-"""Prepare restore targets on the driver: create a missing table, back up and clear an existing one,
-turn PITR on after the restore."""
+"""Prepare restore targets on the driver: create a missing table, back up and clear an existing one.
+(What a created table gets back after the restore, PITR included, is ``table_settings.reapply``.)"""
 
 from __future__ import annotations
 
@@ -50,19 +50,6 @@ def create_target(
             "run the restore again once it is ACTIVE"
         ) from exc
     logger.info("created target table", extra={"table": table_name})
-
-
-def enable_pitr(dynamodb: DynamoDBClient, table_name: str) -> None:
-    try:
-        dynamodb.update_continuous_backups(
-            TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
-    except ClientError as exc:
-        raise TargetTableError(
-            f"restored table {table_name} but could not turn point-in-time recovery on ({describe(exc)}); "
-            f"turn it on with: aws dynamodb update-continuous-backups --table-name {table_name} "
-            "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
-        ) from exc
 
 
 def backup_name(table_name: str, now: datetime | None = None) -> str:

@@ -440,6 +440,8 @@ def test_restore_on_local_spark_shows_progress_within_a_data_file(aws, console_s
         "40",
         "--max_workers",
         "1",
+        "--import_mode",  # the write path's progress bar is what this test reads
+        "write",
         "--json",
         env=base_env(BACKUP_BUCKET=BUCKET),
         timeout=400,

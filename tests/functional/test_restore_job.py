@@ -420,6 +420,8 @@ def test_command_line_restores_and_exits_zero(clients):
             "latest",
             "--create_missing_tables",
             "true",
+            "--import_mode",  # the write path's progress log is what this test reads
+            "write",
             "--JOB_NAME",
             "local",
             "--job-bookmark-option",

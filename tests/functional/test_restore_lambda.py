@@ -349,6 +349,7 @@ def test_a_restore_that_would_not_fit_is_handed_to_the_glue_job_with_the_same_ar
         "--max_workers": "3",
         "--max_write_rate": "250",
         "--resume": "false",
+        "--import_mode": "auto",
     }
     # The job's own parser reads them back into what the event said.
     argv = [part for pair in run["Arguments"].items() for part in pair]
@@ -538,3 +539,58 @@ def test_resume_false_starts_the_table_fresh_after_a_cut_short_restore(ledger):
     assert fresh["statusCode"] == 200, fresh["body"]
     assert (result["resumed"], result["files_skipped"], result["items_written"]) == (False, 0, 300)
     assert scan_all(ddb, "ledger") == before
+
+
+# --- ImportTable: the function does not wait for one ------------------------------------------------
+
+
+def test_a_missing_table_is_written_by_the_function_and_import_mode_import_goes_to_glue(fleet):
+    ddb, glue = fleet["ddb"], fleet["glue"]
+    ddb.delete_table(TableName="sessions")
+
+    response = invoke({"tables": ["sessions"], "create_missing_tables": True})
+    body = response["body"]
+    assert response["statusCode"] == 200, body
+    table = body["tables"]["sessions"]
+    assert (
+        table["restore_path"] == "write" and "ImportTable would take minutes" in table["restore_path_reason"]
+    )
+    assert scan_all(ddb, "sessions") == fleet["before"]["sessions"]
+    assert table["settings"]["PointInTimeRecovery"] == "applied"
+
+    ddb.delete_table(TableName="sessions")
+    response = invoke({"tables": ["sessions"], "create_missing_tables": True, "import_mode": "import"})
+    body = response["body"]
+    assert response["statusCode"] == 202, body
+    assert "ImportTable restores sessions and runs for minutes" in body["why"]
+    run = glue.get_job_run(JobName=JOB, RunId=body["job_run_id"])["JobRun"]
+    assert run["Arguments"]["--import_mode"] == "import"
+    assert "sessions" not in ddb.list_tables()["TableNames"]  # nothing created by the function
+
+
+def test_the_function_restores_from_a_copy_of_the_bucket_with_the_original_gone(fleet):
+    ddb, s3 = fleet["ddb"], fleet["s3"]
+    copy = "lambda-restore-replica"
+    s3.create_bucket(Bucket=copy)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for o in page.get("Contents", []):
+            s3.copy_object(Bucket=copy, Key=o["Key"], CopySource={"Bucket": BUCKET, "Key": o["Key"]})
+            s3.delete_object(Bucket=BUCKET, Key=o["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+    ddb.delete_table(TableName="sessions")
+
+    response = invoke(
+        {
+            "BACKUP_BUCKET": copy,
+            "tables": ["orders", "sessions"],
+            "create_missing_tables": True,
+            "clear_existing_data": True,
+        }
+    )
+
+    body = response["body"]
+    assert response["statusCode"] == 200, body
+    assert scan_all(ddb, "orders") == fleet["before"]["orders"]
+    assert scan_all(ddb, "sessions") == fleet["before"]["sessions"]
+    assert any(f"s3://{copy}, a copy of s3://{BUCKET}" in w for w in body["warnings"])
+    assert body["report_key"] and s3.head_object(Bucket=copy, Key=body["report_key"])

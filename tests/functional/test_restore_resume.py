@@ -235,7 +235,14 @@ def test_a_failed_file_is_all_the_next_run_writes_and_resume_false_starts_over(a
     lines = gzip.decompress(original).splitlines()
     lines[0] = lines[0][:-2] + b',"tags":{"SS":[]}}}'
     _replace_data_file(s3, bad_key, gzip.compress(b"\n".join(lines) + b"\n"), table_backup.manifest_files_key)
-    argv = ("--target_tables", "users:users_copy", "--create_missing_tables", "true")
+    argv = (
+        "--target_tables",
+        "users:users_copy",
+        "--create_missing_tables",
+        "true",
+        "--import_mode",
+        "write",
+    )
 
     code, first = _run(capsys, spark, *argv)
     assert code == 1 and first["status"] == "FAILED" and first["created"] is True

@@ -211,6 +211,22 @@ DEPENDENT_ACTIONS: dict[tuple[str, str], dict[str, str]] = {
         f"dynamodb:{a}": _RESTORE_WRITES
         for a in ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan", "UpdateItem")
     },
+    ("dynamodb", "ImportTable"): {
+        "s3:GetObject": "DynamoDB reads the import's source objects with the caller's permissions",
+        "s3:ListBucket": "DynamoDB lists the import's S3KeyPrefix with the caller's permissions",
+        "kms:Decrypt": "the source objects are SSE-KMS with the deployment's key",
+        **{
+            f"logs:{a}": "ImportTable logs to /aws-dynamodb/* with the caller's permissions"
+            for a in (
+                "CreateLogGroup",
+                "CreateLogStream",
+                "DescribeLogGroups",
+                "DescribeLogStreams",
+                "PutLogEvents",
+                "PutRetentionPolicy",
+            )
+        },
+    },
     ("backup", "StartRestoreJob"): {"iam:PassRole": "StartRestoreJob passes IamRoleArn to AWS Backup"},
     # Application Auto Scaling checks that the caller may itself manage what it scales
     # (Application Auto Scaling user guide, "Permissions required for actions on target services").

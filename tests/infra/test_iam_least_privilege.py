@@ -126,9 +126,10 @@ RESOURCE_KINDS = [
     ),  # objects: <bucket ARN>/<keys>
     (r"^s3:ListBucket$", r"^var\.backup_bucket_arn$|^aws_s3_bucket\.\w+\.arn$"),  # the bucket itself
     (r"^dynamodb:DescribeExport$", r"/export/\*"),
+    (r"^dynamodb:DescribeImport$", r"/import/\*"),
     (r"^dynamodb:(DescribeStream|GetRecords|GetShardIterator)$", r"/stream/\*"),
     (
-        r"^dynamodb:(?!DescribeExport|DescribeStream|GetRecords|GetShardIterator|ListStreams)",
+        r"^dynamodb:(?!DescribeExport|DescribeImport|DescribeStream|GetRecords|GetShardIterator|ListStreams)",
         r":table/[^/]*$|aws_dynamodb_table\.\w+\.arn",
     ),
     (r"^kms:", r"kms_key_arn"),

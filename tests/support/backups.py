@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from dynamodb_dr import backup_manifest as mf
-from dynamodb_dr.tables import table_definition
+from dynamodb_dr.table_settings import record_definition
 
 PREFIX = "native-exports"
 ENVIRONMENT = "test"
@@ -61,7 +61,7 @@ def export_table(
         billed_size_bytes=export["BilledSizeBytes"],
         export_manifest_key=export["ExportManifest"],
         manifest_files_key=summary["manifestFilesS3Key"],
-        table_definition=table_definition(description),
+        table_definition=record_definition(dynamodb, description),
     )
 
 

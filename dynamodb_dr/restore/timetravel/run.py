@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dynamodb_dr import table_settings
 from dynamodb_dr.aws_errors import describe, is_missing_table
 from dynamodb_dr.backup_manifest import BackupManifest, list_backup_dates, read_manifest
 from dynamodb_dr.errors import ConfigError, DynamoDBDRError, ManifestError, TargetTableError
@@ -91,6 +92,8 @@ class TravelTable:
     key_names: tuple[str, ...] = ()
     rules: ItemRules | None = None
     definition: dict[str, Any] | None = None
+    sse_note: str | None = None
+    """Why the recorded SSE key cannot be used at creation here (another region's key), if it cannot."""
     target_exists: bool = True
     point: PointPlan | None = None
     range: RangePlan | None = None
@@ -443,7 +446,10 @@ def _restore_to_point(
     if not args.dry_run:
         if not table.target_exists:
             assert table.definition is not None
-            targets.create_target(run.dynamodb, table.target, table.definition)
+            create_definition, table.sse_note = table_settings.create_time_definition(
+                table.definition, run.dynamodb.meta.region_name
+            )
+            targets.create_target(run.dynamodb, table.target, create_definition)
             result.created = True
         elif args.clear_existing_data:
             details = targets.backup_target(run.dynamodb, table.target)
@@ -515,12 +521,40 @@ def _restore_to_point(
             )
             return
     if result.created:
-        targets.enable_pitr(run.dynamodb, table.target)
+        _reapply_settings(run, table, plan.full.export_arn if plan.full else None)
     result.status = SUCCEEDED
     result.target_state = (
         f"{'created and ' if result.created else ''}restored to {summary['effective_point']}"
         + (f", {result.extras_removed} items not in the chain removed" if result.extras_removed else "")
     )
+
+
+def _reapply_settings(run: TimeTravelRun, table: TravelTable, export_arn: str | None) -> None:
+    """The backed-up settings (TTL, PITR and its period, tags ...) on a table this restore created,
+    as after a restore of a daily backup (``table_settings``); a failure is a warning with its fix."""
+    assert table.definition is not None
+    try:
+        outcomes = table_settings.reapply(
+            run.dynamodb,
+            table.target,
+            table.definition,
+            created_by="CreateTable",
+            source_table_arn=export_arn.split("/export/", 1)[0] if export_arn else None,
+            sse_not_applied=table.sse_note,
+        )
+    except ClientError as exc:
+        run.report.warnings.append(
+            f"{table.target} is restored but the backup's settings (TTL, PITR period, tags ...) were not "
+            f"re-applied: {describe(exc)}"
+        )
+        return
+    table.result.settings = {o.setting: o.text() for o in outcomes}
+    for outcome in outcomes:
+        if outcome.status == table_settings.FAILED:
+            run.report.warnings.append(
+                f"{table.target} is restored but its {outcome.setting} from the backup is not: {outcome.detail}; "
+                f"apply it with: {outcome.command}"
+            )
 
 
 def merge_and_apply(

@@ -27,6 +27,9 @@ module "backup_storage" {
   # The stream recovery failure bucket (modules/stream_recovery: bucket_prefix "<name>-stream-failures-")
   # logs its access here too.
   logged_bucket_name_prefixes = ["${local.name}-stream-failures-"]
+
+  # var.dr_region: the exports replicated to the DR region's locked replica.
+  replica = one(module.dr_replica[*].replica)
 }
 
 module "export_backup" {
@@ -96,6 +99,76 @@ module "aws_backup" {
   name        = local.name
   table_names = distinct(concat(var.table_names, keys(var.protected_tables)))
   kms_key_arn = module.backup_storage.kms_key_arn
+
+  copy_vault_arns = compact([one(module.dr_replica[*].backup_vault_arn), var.backup_copy_vault_arn])
+}
+
+# --- Another region (var.dr_region): the replica, and a restore job there that reads it -----------
+
+module "dr_replica" {
+  source = "../../modules/dr_replica"
+  count  = var.dr_region == null ? 0 : 1
+
+  providers = {
+    aws = aws.dr
+  }
+
+  name             = local.name
+  exports_prefix   = module.backup_storage.exports_prefix
+  object_lock_mode = var.dr_object_lock_mode
+  object_lock_days = var.dr_object_lock_days
+  retention_days   = var.retention_days
+  force_destroy    = var.force_destroy
+  alarm_emails     = var.alarm_emails
+}
+
+# The restore job in the DR region, reading the replica: the same module, the same artifacts, the
+# replica bucket and the DR key. Its runs write into tables of the DR region.
+module "glue_restore_dr" {
+  source = "../../modules/glue_restore"
+  count  = var.dr_region == null ? 0 : 1
+
+  providers = {
+    aws = aws.dr
+  }
+
+  name                = "${local.name}-dr"
+  environment         = var.environment
+  backup_bucket_name  = module.dr_replica[0].bucket_name
+  backup_bucket_arn   = module.dr_replica[0].bucket_arn
+  exports_prefix      = module.backup_storage.exports_prefix
+  kms_key_arn         = module.dr_replica[0].kms_key_arn
+  script_path         = "${local.artifacts_dir}/glue/restore_job.py"
+  library_path        = "${local.artifacts_dir}/glue/dynamodb_dr.zip"
+  python_wheel_paths  = [for name in sort(fileset(local.glue_wheels_dir, "*.whl")) : "${local.glue_wheels_dir}/${name}"]
+  restore_table_names = distinct(concat(var.table_names, var.restore_scratch_tables))
+  worker_type         = var.glue_worker_type
+  number_of_workers   = var.glue_number_of_workers
+  log_retention_days  = var.log_retention_days
+}
+
+# The Restore Lambda in the DR region: small restores there in the function, large ones handed to
+# the DR Glue job; its Errors alarm goes to the DR region's topic.
+module "restore_lambda_dr" {
+  source = "../../modules/restore_lambda"
+  count  = var.dr_region == null ? 0 : 1
+
+  providers = {
+    aws = aws.dr
+  }
+
+  name                 = "${local.name}-dr"
+  environment          = var.environment
+  backup_bucket_name   = module.dr_replica[0].bucket_name
+  backup_bucket_arn    = module.dr_replica[0].bucket_arn
+  exports_prefix       = module.backup_storage.exports_prefix
+  kms_key_arn          = module.dr_replica[0].kms_key_arn
+  restore_table_names  = distinct(concat(var.table_names, var.restore_scratch_tables))
+  glue_job_name        = module.glue_restore_dr[0].job_name
+  restore_package_path = "${local.artifacts_dir}/lambda/restore.zip"
+  powertools_layer_arn = "arn:${data.aws_partition.current.partition}:lambda:${coalesce(var.dr_region, data.aws_region.current.name)}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:${var.powertools_layer_version}"
+  alarm_topic_arn      = module.dr_replica[0].alarm_topic_arn
+  log_retention_days   = var.log_retention_days
 }
 
 module "stream_recovery" {

@@ -52,3 +52,23 @@ output "stream_failure_bucket" {
   description = "S3 bucket keeping the stream batches stream recovery gave up on (replay: python -m dynamodb_dr.stream_recovery.replay --bucket <this>), or null when no table is protected."
   value       = one(module.stream_recovery[*].failure_bucket_name)
 }
+
+output "dr_backup_bucket" {
+  description = "The replica of the backup bucket in the DR region (null without var.dr_region): --BACKUP_BUCKET of a restore there."
+  value       = one(module.dr_replica[*].bucket_name)
+}
+
+output "dr_restore_job_name" {
+  description = "The Glue restore job in the DR region, reading the replica (null without var.dr_region)."
+  value       = one(module.glue_restore_dr[*].job_name)
+}
+
+output "dr_backup_vault_arn" {
+  description = "The AWS Backup vault in the DR region that recovery points are copied to (null without var.dr_region)."
+  value       = one(module.dr_replica[*].backup_vault_arn)
+}
+
+output "dr_restore_function_name" {
+  description = "The Restore Lambda in the DR region, reading the replica (null without var.dr_region)."
+  value       = one(module.restore_lambda_dr[*].function_name)
+}

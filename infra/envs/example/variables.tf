@@ -133,3 +133,27 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "dr_region" {
+  description = "A second region for disaster recovery: the backup bucket's exports are replicated there (locked with S3 Object Lock), AWS Backup copies recovery points to a vault there, and a restore job there reads the replica. null = no DR region."
+  type        = string
+  default     = null
+}
+
+variable "dr_object_lock_mode" {
+  description = "S3 Object Lock mode of the DR replica: GOVERNANCE or COMPLIANCE."
+  type        = string
+  default     = "GOVERNANCE"
+}
+
+variable "dr_object_lock_days" {
+  description = "Days each replicated object version is locked against deletion."
+  type        = number
+  default     = 35
+}
+
+variable "backup_copy_vault_arn" {
+  description = "Another account's AWS Backup vault every recovery point is also copied to (its access policy must allow backup:CopyIntoBackupVault from this account). null = none."
+  type        = string
+  default     = null
+}

@@ -27,3 +27,16 @@ provider "aws" {
     })
   }
 }
+
+# The DR region (var.dr_region). Without one it points at the primary region and nothing uses it.
+provider "aws" {
+  alias  = "dr"
+  region = coalesce(var.dr_region, var.aws_region)
+
+  default_tags {
+    tags = merge(var.tags, {
+      Project     = "dynamodb-dr"
+      Environment = var.environment
+    })
+  }
+}

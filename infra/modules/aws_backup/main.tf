@@ -48,6 +48,21 @@ resource "aws_backup_plan" "this" {
     lifecycle {
       delete_after = var.delete_after_days
     }
+
+    # Each recovery point copied to a vault in another region (modules/dr_replica's vault) and,
+    # optionally, another account's vault. DynamoDB copies need AWS Backup's advanced DynamoDB
+    # backup features on in the account; a copy to another account needs an AWS Organizations
+    # member account whose vault access policy allows backup:CopyIntoBackupVault (docs/deploy.md).
+    dynamic "copy_action" {
+      for_each = toset(var.copy_vault_arns)
+      content {
+        destination_vault_arn = copy_action.value
+
+        lifecycle {
+          delete_after = var.copy_delete_after_days
+        }
+      }
+    }
   }
 }
 

@@ -40,3 +40,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "copy_vault_arns" {
+  description = "Backup vault ARNs every recovery point is copied to (copy_action): a vault in the DR region (modules/dr_replica backup_vault_arn) and/or another account's vault. Empty: no copies."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.copy_vault_arns : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:.+$", arn))])
+    error_message = "copy_vault_arns must hold backup vault ARNs, e.g. arn:aws:backup:eu-central-1:123456789012:backup-vault:dr-vault."
+  }
+}
+
+variable "copy_delete_after_days" {
+  description = "Days a copied recovery point is kept in the destination vault."
+  type        = number
+  default     = 35
+
+  validation {
+    condition     = var.copy_delete_after_days >= 1
+    error_message = "copy_delete_after_days must be at least 1."
+  }
+}

@@ -22,3 +22,8 @@ output "access_log_bucket_name" {
   description = "Bucket that receives the backup bucket's S3 server access logs."
   value       = aws_s3_bucket.access_logs.id
 }
+
+output "replication_role_arn" {
+  description = "The role S3 replicates the exports with (null without a replica)."
+  value       = one(aws_iam_role.replication[*].arn)
+}

@@ -60,3 +60,19 @@ variable "logged_bucket_name_prefixes" {
   type        = list(string)
   default     = []
 }
+
+variable "replica" {
+  description = "Replicate the exports to this bucket in a DR region (modules/dr_replica outputs: bucket_arn, kms_key_arn, region). null = no replication."
+  type = object({
+    bucket_arn  = string
+    kms_key_arn = string
+    region      = string
+  })
+  default = null
+}
+
+variable "replication_time_control" {
+  description = "With a replica: S3 Replication Time Control (99.99% of objects within 15 minutes, with metrics; extra cost)."
+  type        = bool
+  default     = false
+}

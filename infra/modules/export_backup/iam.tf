@@ -12,6 +12,20 @@ data "aws_iam_policy_document" "export" {
   }
 
   statement {
+    # The settings a new table does not carry, recorded with each backup so a restore re-applies
+    # them (dynamodb_dr/table_settings.py). A refused read is recorded as unknown, never fatal.
+    sid = "RecordTheTablesSettings"
+    actions = [
+      "dynamodb:DescribeContinuousBackups",
+      "dynamodb:DescribeContributorInsights",
+      "dynamodb:DescribeTimeToLive",
+      "dynamodb:GetResourcePolicy",
+      "dynamodb:ListTagsOfResource",
+    ]
+    resources = local.table_arns
+  }
+
+  statement {
     # GetObject/PutObject: the backup manifest (conditional writes). PutObject, PutObjectAcl and
     # AbortMultipartUpload: DynamoDB writes the export with the caller's permissions.
     sid       = "ManifestAndExportObjects"

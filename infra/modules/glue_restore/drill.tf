@@ -13,6 +13,10 @@ locals {
 
   drill_table_arns = [for t in local.drill_sources : "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${t}-drill-*"]
 
+  # The tables a restore may create: ImportTable fills them and the backed-up settings are
+  # re-applied to them (a drill proves that path too).
+  restore_table_arns = concat(local.table_arns, local.drill_table_arns)
+
   drill_arguments = merge(
     {
       "--drill"           = "true"

@@ -21,6 +21,51 @@ data "aws_iam_policy_document" "restore" {
   }
 
   statement {
+    # A table the restore created gets the backed-up settings it does not carry
+    # (dynamodb_dr/table_settings.py): class, stream, warm throughput and deletion protection
+    # (UpdateTable), tags, TTL, Contributor Insights and the resource policy.
+    sid = "ReapplyTheBackedUpSettings"
+    actions = [
+      "dynamodb:PutResourcePolicy",
+      "dynamodb:TagResource",
+      "dynamodb:UpdateContributorInsights",
+      "dynamodb:UpdateTable",
+      "dynamodb:UpdateTimeToLive",
+    ]
+    resources = local.table_arns
+  }
+
+  statement {
+    # --import_mode auto|import: a missing target is created and filled by ImportTable from the
+    # export's data files (dynamodb_dr/restore/import_path.py). DynamoDB reads them with the
+    # caller's s3:GetObject/s3:ListBucket (granted above) and logs to /aws-dynamodb/*.
+    sid       = "ImportMissingTables"
+    actions   = ["dynamodb:ImportTable"]
+    resources = local.table_arns
+  }
+
+  statement {
+    sid       = "FollowTheImports"
+    actions   = ["dynamodb:DescribeImport"]
+    resources = [for arn in local.table_arns : "${arn}/import/*"]
+  }
+
+  statement {
+    # ImportTable writes its progress and item errors to CloudWatch Logs with the caller's
+    # permissions (DynamoDB developer guide, "Import from Amazon S3: IAM permissions").
+    sid = "ImportLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogGroups",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+      "logs:PutRetentionPolicy",
+    ]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-dynamodb/*"]
+  }
+
+  statement {
     # Manifests and export data files.
     sid       = "ReadTheBackups"
     actions   = ["s3:GetObject"]

@@ -104,6 +104,85 @@ mock_provider "aws" {
   }
 }
 
+# The DR region's provider (var.dr_region): the same mock, in another region.
+mock_provider "aws" {
+  alias           = "dr"
+  override_during = plan
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-central-1"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-central-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+    }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::mocked-replica"
+      id  = "mocked-replica"
+    }
+  }
+
+  mock_resource "aws_backup_vault" {
+    defaults = {
+      arn = "arn:aws:backup:eu-central-1:123456789012:backup-vault:dynamodb-dr-prod-dynamodb-dr"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mocked-dr-role"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-central-1:123456789012:log-group:mocked"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-central-1:123456789012:mocked-dr-topic"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-central-1:123456789012:mocked-dr-queue"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn = "arn:aws:lambda:eu-central-1:123456789012:function:mocked-dr"
+    }
+  }
+}
+
 variables {
   artifacts_dir = "tests/artifacts"
 }
@@ -167,6 +246,8 @@ run "export_lambdas" {
   assert {
     condition = toset(flatten(data.aws_iam_policy_document.export.statement[*].actions)) == toset([
       "dynamodb:DescribeTable", "dynamodb:ExportTableToPointInTime",
+      "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeContributorInsights", "dynamodb:DescribeTimeToLive",
+      "dynamodb:GetResourcePolicy", "dynamodb:ListTagsOfResource",
       "s3:GetObject", "s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListBucket",
       "kms:Decrypt", "kms:GenerateDataKey",
     ])
@@ -480,5 +561,191 @@ run "restore_lambda" {
   assert {
     condition     = module.function.function_name == "dynamodb-dr-prod-restore" && aws_lambda_function_event_invoke_config.restore.maximum_retry_attempts == 0
     error_message = "The Restore Lambda is <name>-restore and an asynchronous invocation is never retried blindly."
+  }
+}
+
+run "example_root_with_a_dr_region" {
+  command = plan
+
+  variables {
+    dr_region             = "eu-central-1"
+    backup_copy_vault_arn = "arn:aws:backup:eu-west-1:999999999999:backup-vault:central-dr"
+  }
+
+  assert {
+    condition     = output.dr_backup_bucket == "mocked-replica" && output.dr_restore_job_name == "dynamodb-dr-prod-dr-restore"
+    error_message = "With a DR region the replica and a restore job there (reading it) are planned."
+  }
+
+  assert {
+    condition     = output.dr_restore_function_name == "dynamodb-dr-prod-dr-restore"
+    error_message = "With a DR region the Restore Lambda is planned there too."
+  }
+
+  assert {
+    condition     = output.dr_backup_vault_arn == "arn:aws:backup:eu-central-1:123456789012:backup-vault:dynamodb-dr-prod-dynamodb-dr"
+    error_message = "With a DR region an AWS Backup vault is planned there."
+  }
+}
+
+run "example_root_without_a_dr_region" {
+  command = plan
+
+  assert {
+    condition     = output.dr_backup_bucket == null && output.dr_restore_job_name == null && output.dr_backup_vault_arn == null && output.dr_restore_function_name == null
+    error_message = "Without dr_region nothing is planned in another region."
+  }
+}
+
+run "dr_replica" {
+  command = plan
+
+  module {
+    source = "../../modules/dr_replica"
+  }
+
+  providers = {
+    aws = aws.dr
+  }
+
+  variables {
+    name             = "dynamodb-dr-prod"
+    object_lock_mode = "COMPLIANCE"
+    object_lock_days = 90
+  }
+
+  assert {
+    condition     = aws_s3_bucket.replica.object_lock_enabled && aws_s3_bucket_versioning.replica.versioning_configuration[0].status == "Enabled"
+    error_message = "The replica is versioned and has Object Lock on."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_object_lock_configuration.replica.rule[0].default_retention[0].mode == "COMPLIANCE" && aws_s3_bucket_object_lock_configuration.replica.rule[0].default_retention[0].days == 90
+    error_message = "The replica's default retention takes object_lock_mode and object_lock_days."
+  }
+
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.replica.rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-central-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+    error_message = "The replica is encrypted with the DR region's own key."
+  }
+
+  assert {
+    condition     = [for r in aws_s3_bucket_lifecycle_configuration.replica.rule : r.expiration[0].days if r.id == "expire-exports-after-retention"] == [90]
+    error_message = "Exports expire no earlier than their lock ends."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.replica.bucket == "dynamodb-dr-prod-backups-replica-123456789012-eu-central-1"
+    error_message = "The replica is named <name>-backups-replica-<account>-<dr region>."
+  }
+}
+
+run "dr_replica_refuses_an_unknown_lock_mode" {
+  command = plan
+
+  module {
+    source = "../../modules/dr_replica"
+  }
+
+  providers = {
+    aws = aws.dr
+  }
+
+  variables {
+    name             = "dynamodb-dr-prod"
+    object_lock_mode = "LEGAL_HOLD"
+  }
+
+  expect_failures = [var.object_lock_mode]
+}
+
+run "backup_storage_replicates_to_the_dr_replica" {
+  command = plan
+
+  module {
+    source = "../../modules/backup_storage"
+  }
+
+  variables {
+    name = "dynamodb-dr-prod"
+    replica = {
+      bucket_arn  = "arn:aws:s3:::mocked-replica"
+      kms_key_arn = "arn:aws:kms:eu-central-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+      region      = "eu-central-1"
+    }
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_replication_configuration.exports[0].rule).destination[0].bucket == "arn:aws:s3:::mocked-replica" && one(aws_s3_bucket_replication_configuration.exports[0].rule).destination[0].encryption_configuration[0].replica_kms_key_id == "arn:aws:kms:eu-central-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+    error_message = "The exports replicate to the replica, encrypted there with the DR key."
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_replication_configuration.exports[0].rule).filter[0].prefix == "native-exports/" && one(aws_s3_bucket_replication_configuration.exports[0].rule).delete_marker_replication[0].status == "Disabled"
+    error_message = "Only the exports prefix replicates, and deletions do not."
+  }
+
+  assert {
+    condition = toset(flatten(data.aws_iam_policy_document.replication[0].statement[*].actions)) == toset([
+      "s3:GetReplicationConfiguration", "s3:ListBucket",
+      "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+      "s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags",
+      "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+    ])
+    error_message = "The replication role reads the exports and writes replicas, nothing else."
+  }
+
+  assert {
+    condition     = one([for st in data.aws_iam_policy_document.replication[0].statement : st.resources if contains(st.actions, "s3:ReplicateObject")]) == toset(["arn:aws:s3:::mocked-replica/native-exports/*"])
+    error_message = "Replicas are written into the replica's exports prefix only."
+  }
+}
+
+run "backup_storage_without_a_replica" {
+  command = plan
+
+  module {
+    source = "../../modules/backup_storage"
+  }
+
+  variables {
+    name = "dynamodb-dr-prod"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_replication_configuration.exports) == 0 && length(aws_iam_role.replication) == 0
+    error_message = "Without a replica nothing replicates."
+  }
+}
+
+run "aws_backup_copies_to_the_dr_vault_and_another_account" {
+  command = plan
+
+  module {
+    source = "../../modules/aws_backup"
+  }
+
+  variables {
+    name        = "dynamodb-dr-prod"
+    table_names = ["orders"]
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    copy_vault_arns = [
+      "arn:aws:backup:eu-central-1:123456789012:backup-vault:dynamodb-dr-prod-dynamodb-dr",
+      "arn:aws:backup:eu-west-1:999999999999:backup-vault:central-dr",
+    ]
+    copy_delete_after_days = 90
+  }
+
+  assert {
+    condition = toset([for c in one(aws_backup_plan.this.rule).copy_action : c.destination_vault_arn]) == toset([
+      "arn:aws:backup:eu-central-1:123456789012:backup-vault:dynamodb-dr-prod-dynamodb-dr",
+      "arn:aws:backup:eu-west-1:999999999999:backup-vault:central-dr",
+    ])
+    error_message = "Every recovery point is copied to each copy vault."
+  }
+
+  assert {
+    condition     = alltrue([for c in one(aws_backup_plan.this.rule).copy_action : c.lifecycle[0].delete_after == 90])
+    error_message = "Copies are kept copy_delete_after_days."
   }
 }
