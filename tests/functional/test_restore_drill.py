@@ -82,6 +82,7 @@ def test_a_drill_on_glue_restores_verifies_records_and_removes_its_scratch_table
         assert result["status"] == "SUCCEEDED" and result["scratch_table"] == f"{table}-drill-{TODAY}"
         assert result["items_restored"] == items
         assert result["restore"]["verification"]["same"] == items
+        assert result["restore"]["restore_path"] == "import"  # a scratch table is a missing table
         assert result["rto_seconds"] > 0 and result["rpo_seconds"] >= 0
         assert result["read_capacity_units"] > 0 and result["write_capacity_units"] >= items
         assert result["scratch_table_deleted"] and not result["scratch_table_kept"]
