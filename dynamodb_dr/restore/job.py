@@ -176,8 +176,8 @@ def execute_restore(run: RestoreRun, runner: StageRunner, *, progress_seconds: f
         dry_run_stage(run)
         return finalize_stage(run)
     import_stage(run, poll_seconds=progress_seconds)
-    if not run.live_tables():
-        return finalize_stage(run)
+    if not run.live_tables():  # every table imported (or failed): still verified with --verify
+        return finalize_stage(run, runner)
     slots = runner.task_slots()
     prepare_stage(run, slots)
     write_stage(run, runner, progress_seconds=progress_seconds)
@@ -720,8 +720,9 @@ def export_time(table: _Table) -> str | None:
 def verify_stage(run: RestoreRun, runner: StageRunner, *, verify_only: bool = False) -> None:
     """Each fully restored table (every live table for ``--verify_only``) compared with its export,
     item by item (``verify``); a table that differs fails with counts and sample keys."""
-    for table in run.live_tables():
-        if table.export is None or table.target is None:
+    # Not ``live_tables``: a restored table (written, or filled by ImportTable) is SUCCEEDED by now.
+    for table in run.tables:
+        if table.result.failed or table.export is None or table.target is None:
             continue
         if not verify_only and table.result.status != SUCCEEDED:
             continue
