@@ -40,6 +40,7 @@ SLOW_FILES = {
     "test_export_chain.py",
     "test_restore_verify.py",
     "test_restore_drill.py",
+    "test_time_travel_verify.py",
 }
 """Left out of ``make test-fast`` (``make test`` runs everything)."""
 

@@ -457,6 +457,7 @@ JOB_ARGS are the restore job's own arguments, checked by the job's parser (a typ
   --dry_run true   --clear_existing_data true   --create_missing_tables true
   --max_workers N   --max_write_rate ITEMS_PER_S   --write_rate_percent P   --resume false
   --verify true   --verify_only true   --verify_timestamp_attribute updated_at   --drill true (--on glue)
+  (verify, verify_only and drill: with --backup_date, --restore_time or --export_uri; not a rewind/undo)
   --import_mode auto|import|write  (a missing target: ImportTable or writes; default auto)
   --BACKUP_BUCKET b   --ENVIRONMENT e   --S3_EXPORTS_PREFIX p  (default: the environment variables)
   time travel, instead of --backup_date (incremental exports; docs/restore.md):

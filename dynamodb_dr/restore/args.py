@@ -132,7 +132,8 @@ USAGE = (
     "[--export_uri s3://BUCKET/PREFIX --target_tables NAME --key_schema pk:S,sk:N] "
     "[--import_mode auto|import|write] [--verify true|false] [--verify_only true|false] "
     "[--verify_timestamp_attribute NAME] [--drill true|false] [--keep_drill_tables true|false] "
-    "[--drill_topic_arn SNS_TOPIC_ARN]"
+    "[--drill_topic_arn SNS_TOPIC_ARN] (--verify, --verify_only and --drill: with --backup_date, --restore_time "
+    "or --export_uri; not with --rewind_to or --undo_window)"
 )
 TIME_TRAVEL = ("restore_time", "rewind_to", "undo_window")
 """The time-travel points (``restore.timetravel``): one at most, instead of ``--backup_date``."""
@@ -548,13 +549,16 @@ def _time_travel_fields(
             "--key_schema is for --export_uri (exports without a backup manifest); the toolkit's own exports "
             "carry the table definition"
         )
-    for name in ("verify", "verify_only", "drill"):
-        if flag(name, False):
-            raise ConfigError(
-                f"--{name} true compares the target with a daily backup; a time-travel restore (--restore_time, "
-                f"--rewind_to, --undo_window, --export_uri) cannot be verified yet. Leave --{name} out, or verify "
-                "a restore of a daily backup (--backup_date)"
-            )
+    if travel in ("rewind_to", "undo_window"):
+        for name in ("verify", "verify_only", "drill"):
+            if flag(name, False):
+                raise ConfigError(
+                    f"--{name} true is not supported with --{travel}: a rewind or an undo changes only the changed "
+                    "keys of the live table, in place, each write only if the item is still as last exported (its "
+                    f"report counts puts, deletes and conflicts). Leave --{name} out; --verify, --verify_only and "
+                    "--drill work with --restore_time (and --export_uri), e.g. restore the point into a copy: "
+                    "--restore_time T --target_tables SOURCE:COPY --create_missing_tables true --verify true"
+                )
     if (present(raw, "import_mode") or "").strip().lower() == "import":
         raise ConfigError(
             "--import_mode import loads one full export with ImportTable; a time-travel restore merges the "
@@ -648,7 +652,7 @@ def _drill_options(
                     f"--drill true restores into a new scratch table, so --{name} true makes no sense with it; "
                     "leave it out"
                 )
-        if targets:
+        if targets or "target_tables" in raw:
             raise ConfigError(
                 "--drill true names its scratch tables itself ({table}-drill-{yyyymmdd}); leave --target_tables out"
             )

@@ -1,11 +1,14 @@
 """A DR drill (``--drill true``): prove the latest backup restorable, and how fast.
 
 Per table (every table of the backup, or ``--tables``): restore the backup (``--backup_date``,
-``latest`` by default) into a scratch table ``{table}-drill-{yyyymmdd}`` that the drill creates,
-verify it item by item (``verify``), then record and clean up:
+``latest`` by default), or a point in time (``--restore_time``: the chain's full export and
+windows, ``restore.timetravel``), into a scratch table ``{table}-drill-{yyyymmdd}`` that the drill
+creates, verify it item by item (``verify``; a point against the chain's state at its effective
+point), then record and clean up:
 
 - **RTO**: from the drill's request (the job's start) to the moment the scratch table was verified;
-- **RPO**: the age of the data restored, the drill's start minus the export's ``ExportTime``;
+- **RPO**: the age of the data restored, the drill's start minus the export's ``ExportTime`` (for a
+  point: minus the effective point, the time the restored data is from, not the full export's);
 - items/s of the write stage, and the cost: write units (items written times the export's average
   item size in whole KB: the writer does not ask for consumed capacity) and the read units the
   verification's Scans consumed (``ReturnConsumedCapacity``);
@@ -39,9 +42,11 @@ from dynamodb_dr.drill_history import DRILLS_FOLDER
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.restore import write_rate
 from dynamodb_dr.restore.args import RestoreArgs
-from dynamodb_dr.restore.job import RestoreRun, _Table, check_restore, execute_restore, export_time
-from dynamodb_dr.restore.report import SUCCEEDED, RestoreReport
+from dynamodb_dr.restore.dispatch import check_restore, execute_restore
+from dynamodb_dr.restore.job import RestoreRun, export_time
+from dynamodb_dr.restore.report import SUCCEEDED, RestoreReport, TableResult
 from dynamodb_dr.restore.runner import StageRunner
+from dynamodb_dr.restore.timetravel.run import TimeTravelRun, TravelTable
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,9 @@ class DrillResult:
     status: str = FAILED
     backup_date: str | None = None
     export_time: str | None = None
+    """The time the restored data is from: the export's ExportTime, or a point's effective point."""
+    restore_time: str | None = None
+    """``--restore_time``: the point asked for (``export_time`` holds the effective one)."""
     requested_at: str = ""
     verified_at: str | None = None
     rto_seconds: float | None = None
@@ -90,6 +98,8 @@ class DrillReport:
     requested_at: str
     restore: RestoreReport
     tables: list[DrillResult] = field(default_factory=list)
+    restore_time: str | None = None
+    """``--restore_time``: the point drilled, instead of a daily backup."""
     warnings: list[str] = field(default_factory=list)
     announced: str | None = None
     """The SNS MessageId of the announcement."""
@@ -104,6 +114,7 @@ class DrillReport:
             "ok": self.ok,
             "requested_at": self.requested_at,
             "backup_date": self.restore.backup_date,
+            "restore_time": self.restore_time,
             "announced": self.announced,
             "warnings": self.warnings,
             "tables": {t.table: asdict(t) for t in self.tables},
@@ -120,6 +131,48 @@ def drill_report_key(prefix: str, table: str, moment: datetime) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class _Scratch:
+    """One table of the drill, whichever restore runs it (a daily backup's ``job._Table``, or time
+    travel's ``TravelTable``): what the drill reads of it."""
+
+    source: str
+    name: str
+    existed: bool | None
+    """Whether the scratch table existed before the drill; None: the table failed its checks first."""
+    result: TableResult
+    table: Any
+
+
+def _scratch_tables(run: RestoreRun) -> list[_Scratch]:
+    if isinstance(run, TimeTravelRun):
+        return [
+            _Scratch(t.source, t.target, None if t.result.failed else t.target_exists, t.result, t)
+            for t in run.travel
+        ]
+    return [
+        _Scratch(t.source, t.selection.target, t.target.exists if t.target is not None else None, t.result, t)
+        for t in run.tables
+    ]
+
+
+def _data_time(scratch: _Scratch) -> str | None:
+    """The moment the restored data is from: the export's time, or the effective point."""
+    if isinstance(scratch.table, TravelTable):
+        travel = scratch.result.time_travel
+        return str(travel["effective_point"]) if travel else None
+    return export_time(scratch.table)
+
+
+def _write_units(scratch: _Scratch) -> float:
+    """A daily backup: items written times the export's average item size in whole KB; a point: the
+    write units of its puts and deletes, counted per item from its size (``tasks.apply_states``)."""
+    if isinstance(scratch.table, TravelTable):
+        return float((scratch.result.time_travel or {}).get("write_units") or 0)
+    backup = scratch.table.selection.backup
+    return write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count) * scratch.result.items_written
 
 
 def _parse(moment: str | None) -> datetime | None:
@@ -149,30 +202,36 @@ def run_drill(
     except DynamoDBDRError as exc:  # no backup to drill (none COMPLETE, a table not in it): a failed drill
         _could_not_start(cloudwatch, sns, args, exc)
         raise
+    tables = _scratch_tables(run)
     created_by_drill = []
-    for table in run.tables:
-        if table.target is not None and table.target.exists:
+    for table in tables:
+        if table.existed:
             table.result.fail(
-                f"scratch table {table.selection.target} already exists (an earlier drill kept it, or another "
+                f"scratch table {table.name} already exists (an earlier drill kept it, or another "
                 "drill is running); the drill does not touch a table it did not create: delete it and run the "
                 "drill again"
             )
-        elif table.target is not None:
+        elif table.existed is not None:
             created_by_drill.append(table)
     logger.info(
         "drill starting",
-        extra={"tables": {t.source: t.selection.target for t in run.tables}, "requested_at": _iso(requested)},
+        extra={
+            "tables": {t.source: t.name for t in tables},
+            "restore_time": args.restore_time,
+            "requested_at": _iso(requested),
+        },
     )
     try:
         report = execute_restore(run, runner, progress_seconds=progress_seconds)
     except Exception as exc:  # the restore itself broke: every table's drill fails, cleanup still runs
         logger.error("drill restore failed", extra={"error": f"{type(exc).__name__}: {exc}"}, exc_info=True)
-        for table in run.live_tables():
-            table.result.fail(f"the drill's restore stopped: {type(exc).__name__}: {str(exc)[:500]}")
+        for table in tables:
+            if not table.result.failed and table.result.status != SUCCEEDED:
+                table.result.fail(f"the drill's restore stopped: {type(exc).__name__}: {str(exc)[:500]}")
         run.report.finish()
         report = run.report
-    drill = DrillReport(requested_at=_iso(requested), restore=report)
-    for table in run.tables:
+    drill = DrillReport(requested_at=_iso(requested), restore=report, restore_time=args.restore_time)
+    for table in tables:
         result = _result(run, table, requested)
         if table in created_by_drill:
             _remove_scratch(dynamodb, table, result, keep=args.keep_drill_tables)
@@ -226,21 +285,21 @@ def _could_not_start(cloudwatch: Any, sns: Any | None, args: RestoreArgs, exc: D
             logger.error("drill result could not be announced", extra={"error": describe(error)})
 
 
-def _result(run: RestoreRun, table: _Table, requested: datetime) -> DrillResult:
+def _result(run: RestoreRun, table: _Scratch, requested: datetime) -> DrillResult:
     restore = table.result
-    exported = _parse(export_time(table))
+    exported = _parse(_data_time(table))
     verification = restore.verification
     verified = _parse(verification.finished_at) if verification is not None and verification.ok else None
-    backup = table.selection.backup
-    wcu = write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count) * restore.items_written
+    wcu = _write_units(table)
     # The table's restore, its verification left out: items/s is the restore's pace.
     restoring = restore.seconds - (verification.seconds if verification is not None else 0.0)
     result = DrillResult(
         table=table.source,
-        scratch_table=table.selection.target,
+        scratch_table=table.name,
         status=SUCCEEDED if restore.status == SUCCEEDED and verified is not None else FAILED,
         backup_date=run.manifest.backup_date,
         export_time=_iso(exported) if exported else None,
+        restore_time=run.args.restore_time,
         requested_at=_iso(requested),
         verified_at=_iso(verified) if verified else None,
         rto_seconds=round((verified - requested).total_seconds(), 3) if verified else None,
@@ -259,10 +318,10 @@ def _result(run: RestoreRun, table: _Table, requested: datetime) -> DrillResult:
     return result
 
 
-def _remove_scratch(dynamodb: Any, table: _Table, result: DrillResult, *, keep: bool) -> None:
+def _remove_scratch(dynamodb: Any, table: _Scratch, result: DrillResult, *, keep: bool) -> None:
     """Delete the scratch table this drill created (deletion protection, copied from the source's
     definition, turned off first); ``keep`` leaves it, and says so."""
-    name = table.selection.target
+    name = table.name
     if keep:
         result.scratch_table_kept = True
         return
@@ -337,6 +396,7 @@ def _announce(sns: Any, topic_arn: str, drill: DrillReport) -> None:
         "ok": drill.ok,
         "requested_at": drill.requested_at,
         "backup_date": drill.restore.backup_date,
+        "restore_time": drill.restore_time,
         "tables": {
             t.table: {
                 "status": t.status,
@@ -360,7 +420,8 @@ def _announce(sns: Any, topic_arn: str, drill: DrillReport) -> None:
 
 def format_drill(drill: DrillReport) -> str:
     """The human-readable end of a drill (stderr): per table status, RTO and RPO."""
-    lines = [f"DR drill of backup {drill.restore.backup_date}: {'SUCCEEDED' if drill.ok else 'FAILED'}"]
+    what = f"point {drill.restore_time}" if drill.restore_time else f"backup {drill.restore.backup_date}"
+    lines = [f"DR drill of {what}: {'SUCCEEDED' if drill.ok else 'FAILED'}"]
     for t in drill.tables:
         rto = f"{t.rto_seconds:.1f} s" if t.rto_seconds is not None else "-"
         rpo = f"{t.rpo_seconds:.0f} s" if t.rpo_seconds is not None else "-"

@@ -56,10 +56,13 @@ class StageRunner(Protocol):
         right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
         act: Callable[[Iterable[tuple[str, Any, Any]]], R],
         description: str,
+        *,
+        reduce: Callable[[Any, Any], Any] | None = None,
     ) -> list[R]:
         """Both sides' (key, value) pairs met by key (a full outer join: ``None`` for the side
         without the key), handed to ``act`` a partition at a time as (key, left value, right value):
-        one result per partition."""
+        one result per partition. With ``reduce``, the left side may give a key many values, folded
+        into one with it first (e.g. the newest of a key's states in a chain of exports)."""
         ...
 
 
@@ -123,12 +126,16 @@ class SparkRunner:
         right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
         act: Callable[[Iterable[tuple[str, Any, Any]]], R],
         description: str,
+        *,
+        reduce: Callable[[Any, Any], Any] | None = None,
     ) -> list[R]:
         sc = self.spark.sparkContext
         (left_tasks, left_pairs), (right_tasks, right_pairs) = left, right
         sc.setJobGroup(f"restore-{description}", f"restore: {description}")
         partitions = max(1, len(left_tasks), len(right_tasks))
         ours = sc.parallelize(list(left_tasks), max(1, len(left_tasks))).flatMap(left_pairs)
+        if reduce is not None:  # same partitioner as the join's: the join does not shuffle it again
+            ours = ours.reduceByKey(reduce, numPartitions=partitions)
         theirs = sc.parallelize(list(right_tasks), max(1, len(right_tasks))).flatMap(right_pairs)
         joined = ours.fullOuterJoin(theirs, numPartitions=partitions)
         return joined.mapPartitions(
@@ -192,11 +199,17 @@ class ThreadRunner:
         right: tuple[Sequence[U], Callable[[U], Iterable[tuple[str, Any]]]],
         act: Callable[[Iterable[tuple[str, Any, Any]]], R],
         description: str,
+        *,
+        reduce: Callable[[Any, Any], Any] | None = None,
     ) -> list[R]:
         (left_tasks, left_pairs), (right_tasks, right_pairs) = left, right
         ours: dict[str, Any] = {}
         for pairs in self.run(left_tasks, lambda task: list(left_pairs(task)), f"{description}-left"):
-            ours.update(pairs)
+            if reduce is None:
+                ours.update(pairs)
+                continue
+            for key, value in pairs:
+                ours[key] = value if key not in ours else reduce(ours[key], value)
         theirs: dict[str, Any] = {}
         for pairs in self.run(right_tasks, lambda task: list(right_pairs(task)), f"{description}-right"):
             theirs.update(pairs)

@@ -26,6 +26,12 @@ delete leaves no timestamp); without the attribute every difference counts as a 
 A table with any missing, extra or different item (not written after the start) fails, with counts
 and samples in the report. Extras do not fail a restore into an existing table that kept its other
 items (no ``--clear_existing_data``): they are reported as ``extra_kept``.
+
+**A point in time** (``--restore_time``, ``restore.timetravel.verify_point``): the left side is the
+chain (the full export and the windows up to the point), each key's states folded into its newest
+(``StageRunner.join``'s ``reduce``) as ``(position, micros, digest or None)``. A key whose newest
+state is a delete must be absent: absent, it is not counted at all; present, it is an extra that a
+restore into an existing table does not keep (the restore deletes it), counted in ``extra_deleted``.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -54,6 +60,8 @@ CAPACITY_KEY = "\x00capacity"
 canonical key is JSON and starts with ``[``)."""
 MILLISECONDS_ABOVE = 100_000_000_000
 """An epoch timestamp above this (the year 5138 in seconds) is in milliseconds."""
+DELETED = "-"
+"""The left value of a key whose state at the point is a delete (never a digest: 40 hex digits)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,9 @@ class Verification:
     different: int = 0
     extra_kept: int = 0
     """Extras a restore into an existing table kept (no ``--clear_existing_data``): not a failure."""
+    extra_deleted: int = 0
+    """A point in time: extras whose key the chain deletes by the point (counted in ``extra``, never
+    kept: the restore deletes them)."""
     written_after_start: int = 0
     """Extra or different items whose timestamp attribute is at or after ``since``: live writes."""
     missing_keys: list[str] = field(default_factory=list)
@@ -110,6 +121,8 @@ class Verification:
     cannot_tell: list[str] = field(default_factory=list)
     """What this verification cannot tell apart, in words."""
     error: str | None = None
+    against: str = "the backup"
+    """What the target was compared with, in words (``the state at 2026-01-15T10:15:00Z``)."""
 
     def problems(self) -> str:
         """One sentence for a failed verification: counts and sample keys."""
@@ -123,7 +136,7 @@ class Verification:
         ):
             if count:
                 parts.append(f"{count} {what} (e.g. {'; '.join(keys)})")
-        return f"verify of {self.target_table} against the backup found " + ", ".join(parts)
+        return f"verify of {self.target_table} against {self.against} found " + ", ".join(parts)
 
 
 @dataclass
@@ -137,10 +150,13 @@ class _Counts:
     extra: int = 0
     different: int = 0
     after: int = 0
+    deleted: int = 0
+    """Extras whose state at the point is a delete (also in ``extra``)."""
     missing_keys: list[str] = field(default_factory=list)
     extra_keys: list[str] = field(default_factory=list)
     different_keys: list[str] = field(default_factory=list)
     after_keys: list[str] = field(default_factory=list)
+    deleted_keys: list[str] = field(default_factory=list)
     capacity: float = 0.0
 
 
@@ -212,9 +228,18 @@ def target_digests(task: ScanDigestsTask) -> Iterator[tuple[str, Any]]:
     yield f"{CAPACITY_KEY}{task.segment}", (items, capacity)
 
 
+def left_digest(value: Any) -> str | None:
+    """The left value of a joined row as a digest: a backup's digest as it is; a chain's newest state
+    ``(position, micros, digest or None)`` as its digest, or ``DELETED``."""
+    if isinstance(value, tuple | list):
+        return DELETED if value[2] is None else str(value[2])
+    return value
+
+
 def compare_partition(since: float | None, rows: Iterable[tuple[str, Any, Any]]) -> _Counts:
-    """Count one partition of the joined pairs: (key, backup digest or None, (digest, timestamp) or
-    None). Live writes (a timestamp at or after ``since``) are counted apart."""
+    """Count one partition of the joined pairs: (key, left value or None, (digest, timestamp) or
+    None), the left value a backup's digest or a chain's newest state (``left_digest``). Live writes (a timestamp at or after ``since``) are counted
+    apart; a key deleted at the point and absent from the target is not counted at all."""
     counts = _Counts()
 
     def sample(keys: list[str], key: str) -> None:
@@ -229,7 +254,10 @@ def compare_partition(since: float | None, rows: Iterable[tuple[str, Any, Any]])
             counts.scanned_items += items
             counts.capacity += units
             continue
-        if ours is not None:
+        ours = left_digest(ours)
+        if ours == DELETED and theirs is None:
+            continue  # deleted by the point, absent: as it should be
+        if ours is not None and ours != DELETED:
             counts.backup_items += 1
         if theirs is None:
             counts.missing += 1
@@ -241,13 +269,22 @@ def compare_partition(since: float | None, rows: Iterable[tuple[str, Any, Any]])
         elif since is not None and stamp is not None and stamp >= since:
             counts.after += 1
             sample(counts.after_keys, key)
-        elif ours is None:
+        elif ours is None or ours == DELETED:
             counts.extra += 1
             sample(counts.extra_keys, key)
+            if ours == DELETED:
+                counts.deleted += 1
+                sample(counts.deleted_keys, key)
         else:
             counts.different += 1
             sample(counts.different_keys, key)
-    for keys in (counts.missing_keys, counts.extra_keys, counts.different_keys, counts.after_keys):
+    for keys in (
+        counts.missing_keys,
+        counts.extra_keys,
+        counts.different_keys,
+        counts.after_keys,
+        counts.deleted_keys,
+    ):
         keys.sort()
         keys[:] = [readable_key(k) for k in keys[:SAMPLES]]
     return counts
@@ -276,28 +313,60 @@ def verify_table(
     extras_allowed: bool,
 ) -> Verification:
     """Compare ``target`` with the export, on ``runner``; the result says whether it matches."""
+    left = [BackupDigestsTask(bucket, export_arn, f, key_names, verified.get(f.key)) for f in files]
+    return compare_table(
+        runner,
+        left=(left, backup_digests),
+        target=target,
+        key_names=key_names,
+        items_hint=items_in_export,
+        since=since,
+        timestamp_attribute=timestamp_attribute,
+        extras_allowed=extras_allowed,
+    )
+
+
+def compare_table(
+    runner: Any,
+    *,
+    left: tuple[Sequence[Any], Callable[[Any], Iterable[tuple[str, Any]]]],
+    target: str,
+    key_names: tuple[str, ...],
+    items_hint: int,
+    since: float | None,
+    timestamp_attribute: str | None,
+    extras_allowed: bool,
+    reduce: Callable[[Any, Any], Any] | None = None,
+    against: str = "the backup",
+) -> Verification:
+    """Compare ``target`` (a segmented Scan) with ``left``'s (canonical key, digest) pairs, or with
+    its (canonical key, state) pairs folded by ``reduce`` (a chain of exports: ``left_digest``), on
+    ``runner``. ``items_hint`` (about the items expected) sizes the Scan."""
     started = time.monotonic()
-    segments = segments_for(items_in_export, runner.task_slots())
+    segments = segments_for(items_hint, runner.task_slots())
     result = Verification(
         target_table=target,
         scan_segments=segments,
         timestamp_attribute=timestamp_attribute,
         since=datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds") if since is not None else None,
+        against=against,
     )
-    left = [BackupDigestsTask(bucket, export_arn, f, key_names, verified.get(f.key)) for f in files]
     right = [ScanDigestsTask(target, key_names, i, segments, timestamp_attribute) for i in range(segments)]
     partitions: list[_Counts] = runner.join(
-        (left, backup_digests),
+        left,
         (right, target_digests),
         functools.partial(compare_partition, since if timestamp_attribute else None),
         f"verify-{target}",
+        reduce=reduce,
     )
+    deleted_keys: list[str] = []
     for part in partitions:
         result.backup_items += part.backup_items
         result.scanned_items += part.scanned_items
         result.same += part.same
         result.missing += part.missing
         result.extra += part.extra
+        result.extra_deleted += part.deleted
         result.different += part.different
         result.written_after_start += part.after
         result.read_capacity_units += part.capacity
@@ -306,6 +375,7 @@ def verify_table(
             (result.extra_keys, part.extra_keys),
             (result.different_keys, part.different_keys),
             (result.written_after_start_keys, part.after_keys),
+            (deleted_keys, part.deleted_keys),
         ):
             mine.extend(theirs)
     for keys in (
@@ -313,12 +383,13 @@ def verify_table(
         result.extra_keys,
         result.different_keys,
         result.written_after_start_keys,
+        deleted_keys,
     ):
         keys.sort()
         del keys[SAMPLES:]
-    if extras_allowed:
-        result.extra_kept, result.extra = result.extra, 0
-        result.extra_keys = []
+    if extras_allowed:  # the keys the restore deletes are not the target's own: never kept
+        result.extra_kept, result.extra = result.extra - result.extra_deleted, result.extra_deleted
+        result.extra_keys = deleted_keys
     result.read_capacity_units = round(result.read_capacity_units, 3)
     result.ok = not (result.missing or result.extra or result.different)
     result.cannot_tell = cannot_tell(timestamp_attribute)
@@ -328,6 +399,7 @@ def verify_table(
         "verify finished",
         extra={
             "target_table": target,
+            "against": against,
             "ok": result.ok,
             "missing": result.missing,
             "extra": result.extra,

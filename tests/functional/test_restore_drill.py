@@ -104,7 +104,8 @@ def test_a_drill_on_glue_restores_verifies_records_and_removes_its_scratch_table
 
 
 class WriteStageBreaks(ThreadRunner):
-    """The write stage fails after the scratch tables were created (as a lost Spark executor would)."""
+    """The write stage fails after the scratch tables were created (as a lost Spark executor would).
+    Its drills take the write path (``--import_mode write``): ImportTable would skip the write stage."""
 
     def run(self, tasks, func, description):
         if description == "write":
@@ -131,7 +132,7 @@ def drill_args(*argv: str):
 def test_a_failed_restore_fails_the_drill_and_still_removes_the_scratch_table(clients):
     ddb, s3, cw = clients
 
-    report = run(drill_args("--tables", "orders"), WriteStageBreaks(2))
+    report = run(drill_args("--tables", "orders", "--import_mode", "write"), WriteStageBreaks(2))
 
     (result,) = report.tables
     assert not report.ok and result.status == "FAILED" and result.rto_seconds is None
@@ -195,7 +196,7 @@ def test_drills_list_shows_each_drill_per_table_oldest_first(clients):
 
     earlier = datetime.now(UTC) - timedelta(days=7)
     failed = drill.run_drill(
-        drill_args("--tables", "orders"),
+        drill_args("--tables", "orders", "--import_mode", "write"),
         s3=boto3.client("s3"),
         dynamodb=boto3.client("dynamodb"),
         cloudwatch=boto3.client("cloudwatch"),

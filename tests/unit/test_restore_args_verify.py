@@ -57,3 +57,56 @@ def test_drill_arguments_survive_the_hand_off_and_the_lambda_refuses_a_drill() -
     assert parse_args(argv) == args
     with pytest.raises(ConfigError, match="runs on the Glue restore job"):
         parse_event({"drill": True}, env={"BACKUP_BUCKET": BUCKET})
+
+
+POINT = "2026-01-15T10:15:00Z"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--restore_time", POINT, "--verify", "true", "--verify_timestamp_attribute", "updated_at"],
+        ["--restore_time", POINT, "--verify_only", "true", "--tables", "orders"],
+        ["--restore_time", POINT, "--drill", "true", "--tables", "orders", "--keep_drill_tables", "true"],
+        [
+            "--export_uri",
+            "s3://copied/orders",
+            "--restore_time",
+            POINT,
+            "--target_tables",
+            "copy",
+            "--verify",
+            "true",
+        ],
+    ],
+)
+def test_a_point_in_time_can_be_verified_and_drilled_and_survives_the_hand_off(argv: list[str]) -> None:
+    args = parse_args(["--BACKUP_BUCKET", BUCKET, *argv])
+    assert args.verify or args.verify_only
+    assert args.restore_time == POINT and args.time_travel
+    if args.drill:
+        assert args.target_for("orders") == f"orders-drill-{TODAY}" and args.create_missing_tables
+    again = [part for pair in job_arguments(args).items() for part in pair]
+    assert parse_args(again) == args
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rewind_to", POINT, "--verify", "true"], "--verify true is not supported with --rewind_to"),
+        (
+            ["--undo_window", f"{POINT}/2026-01-15T10:30:00Z", "--verify_only", "true"],
+            "not supported with --undo",
+        ),
+        (["--rewind_to", POINT, "--drill", "true"], "work with --restore_time"),
+        (
+            ["--export_uri", "s3://copied/orders", "--target_tables", "copy", "--drill", "true"],
+            "scratch tables itself",
+        ),
+    ],
+)
+def test_a_rewind_or_an_undo_is_not_verified_and_a_drill_names_its_own_table(
+    argv: list[str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_args(["--BACKUP_BUCKET", BUCKET, *argv])

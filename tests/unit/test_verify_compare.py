@@ -46,3 +46,33 @@ def test_timestamps_in_seconds_milliseconds_and_iso_8601() -> None:
     assert timestamp_seconds({"S": "yesterday"}) is None
     assert timestamp_seconds({"BOOL": True}) is None
     assert timestamp_seconds(None) is None
+
+
+def test_a_chain_state_stands_for_its_digest_and_a_delete_must_be_absent() -> None:
+    """Left values from a chain: (position, micros, digest or None); None is a delete at the point."""
+    rows = [
+        (key("gone"), (2, 7, None), None),  # deleted, absent: not counted at all
+        (key("back"), (2, 7, None), ("d", None)),  # deleted, present: extra (and deleted)
+        (key("same"), (1, 3, "d"), ("d", None)),
+        (key("old"), (0, 0, "d"), ("e", None)),
+        (key("lost"), (1, 3, "d"), None),
+        (key("mine"), None, ("d", None)),  # the chain never had it
+    ]
+    counts = compare_partition(None, rows)
+    assert (counts.same, counts.different, counts.missing, counts.extra, counts.deleted) == (1, 1, 1, 2, 1)
+    assert counts.backup_items == 3
+    assert counts.extra_keys == ["pk=back", "pk=mine"] and counts.deleted_keys == ["pk=back"]
+    # A live write (timestamp at or after the start) to a deleted key is reported apart.
+    live = [(key("back"), (2, 7, None), ("d", 5.0))]
+    assert (compare_partition(1.0, live).after, compare_partition(1.0, live).extra) == (1, 0)
+
+
+def test_the_thread_runner_folds_the_left_side_with_reduce_before_the_join() -> None:
+    from dynamodb_dr.restore.runner import ThreadRunner
+    from dynamodb_dr.restore.timetravel.tasks import newest
+
+    files = [[("k1", (0, 0, "a")), ("k2", (0, 0, "b"))], [("k1", (1, 5, None)), ("k1", (1, 4, "c"))]]
+    rows = ThreadRunner(2).join(
+        (files, iter), ([[("k2", "t2"), ("k3", "t3")]], iter), sorted, "t", reduce=newest
+    )
+    assert rows == [[("k1", (1, 5, None), None), ("k2", (0, 0, "b"), "t2"), ("k3", None, "t3")]]

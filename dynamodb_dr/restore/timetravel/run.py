@@ -11,6 +11,8 @@
 * ``--rewind_to`` / ``--undo_window``: only the keys the windows changed, each put back (or
   deleted) with a conditional write, only if it is still in its last exported state
   (``rewind``). A NEW_AND_OLD_IMAGES chain reads no full export.
+* ``--verify`` / ``--verify_only`` with a point: the target compared with the chain's state at the
+  effective point, item by item (``verify_point``).
 * ``--export_uri``: the same, from every export under one prefix (``catalog.uri_catalog``); the key
   schema from the live target, or ``--key_schema`` for a target to be created.
 
@@ -42,7 +44,15 @@ from dynamodb_dr.restore.export_reader import read_export
 from dynamodb_dr.restore.item_rules import ItemRules
 from dynamodb_dr.restore.job import RestoreRun
 from dynamodb_dr.restore.progress import ProgressLog, TableTotals
-from dynamodb_dr.restore.report import FAILED, SUCCEEDED, VALIDATED, RestoreReport, TableResult, store_report
+from dynamodb_dr.restore.report import (
+    FAILED,
+    SUCCEEDED,
+    VALIDATED,
+    VERIFIED,
+    RestoreReport,
+    TableResult,
+    store_report,
+)
 from dynamodb_dr.restore.runner import SparkRunner, StageRunner
 from dynamodb_dr.restore.timetravel import rewind
 from dynamodb_dr.restore.timetravel.catalog import (
@@ -69,6 +79,7 @@ from dynamodb_dr.restore.timetravel.tasks import (
     read_states,
     target_keys,
 )
+from dynamodb_dr.restore.timetravel.verify_point import verify_point
 from dynamodb_dr.restore.writer import check_transport
 from dynamodb_dr.tables import describe_key_schema, key_schema_signature
 
@@ -275,6 +286,8 @@ def _check_target(args: RestoreArgs, dynamodb: Any, mode: str, table: TravelTabl
             raise
         live = None
     if live is None:
+        if args.verify_only:
+            raise TargetTableError(f"--verify_only: target table {table.target} does not exist")
         if mode != RESTORE_TIME:
             raise ConfigError(
                 f"target table {table.target} does not exist; a rewind or an undo changes a live table in place. "
@@ -322,7 +335,9 @@ def execute(run: RestoreRun, runner: StageRunner, *, progress_seconds: float = 5
         if table.result.failed:
             continue
         try:
-            if run.mode == RESTORE_TIME:
+            if run.mode == RESTORE_TIME and run.args.verify_only:
+                _verify_only(run, runner, table)
+            elif run.mode == RESTORE_TIME:
                 _restore_to_point(run, runner, table, progress_seconds)
             else:
                 _rewind(run, runner, table, progress_seconds)
@@ -527,6 +542,23 @@ def _restore_to_point(
         f"{'created and ' if result.created else ''}restored to {summary['effective_point']}"
         + (f", {result.extras_removed} items not in the chain removed" if result.extras_removed else "")
     )
+    if args.verify:
+        verify_point(run, runner, table, sources, verify_only=False)
+
+
+def _verify_only(run: TimeTravelRun, runner: StageRunner, table: TravelTable) -> None:
+    """``--verify_only``: the existing target compared with the chain's state at the point; nothing
+    written. Each data file's MD5 is checked as the comparison reads it."""
+    plan = table.point
+    assert plan is not None
+    result = table.result
+    result.time_travel = _plan_report(plan, RESTORE_TIME)
+    result.export_arn = plan.full.export_arn if plan.full else None
+    sources = _sources(run, table, plan.exports, start=0)
+    result.files = len(sources)
+    result.items_in_export = sum(s.data_file.item_count for s in sources)
+    result.target_state = "untouched (verify only)"
+    verify_point(run, runner, table, sources, verify_only=True)
 
 
 def _reapply_settings(run: TimeTravelRun, table: TravelTable, export_arn: str | None) -> None:
@@ -744,10 +776,12 @@ def _finish(run: TimeTravelRun) -> RestoreReport:
     for table in run.travel:
         result = table.result
         result.seconds = round(now - table.started, 3)
-        if result.status not in (SUCCEEDED, VALIDATED, FAILED):
+        if result.status not in (SUCCEEDED, VALIDATED, VERIFIED, FAILED):
             result.fail("the restore stopped before this table finished")
         if result.status == VALIDATED:
             result.target_state = "untouched (dry run)"
+        elif result.verification is not None:
+            pass  # restored (target_state says to what) or verify only, then compared
         elif result.failed and result.items_written == 0 and not result.created:
             result.target_state = "untouched"
         elif result.failed:
