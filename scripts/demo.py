@@ -207,7 +207,7 @@ def run_drill_scene(table: str) -> bool:
         say(
             f"  drill {t.table} -> {t.scratch_table}: {t.status}; RTO {rto} (request to verified), "
             f"RPO {rpo} (age of the data restored); {t.items_restored} items at {t.items_per_second} items/s, "
-            f"~{t.write_capacity_units:g} WCU, {t.read_capacity_units:g} RCU; scratch table "
+            f"{drill.cost_text(t)}; scratch table "
             f"{'deleted' if t.scratch_table_deleted else 'NOT deleted'}; report s3://{BUCKET}/{t.report_key}"
         )
         for error in t.errors:

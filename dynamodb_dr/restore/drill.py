@@ -76,7 +76,12 @@ class DrillResult:
     items_per_second: float | None = None
     """Items written per second of the table's restore (its verification left out)."""
     write_capacity_units: float = 0.0
-    """Estimated: items written times the export's average item size in whole KB."""
+    """Estimated: items written times the export's average item size in whole KB; 0 when ImportTable
+    filled the scratch table (it uses no write capacity)."""
+    restore_path: str | None = None
+    """``import`` (ImportTable) or ``write`` (BatchWriteItem): how the scratch table was filled."""
+    imported_bytes: int = 0
+    """ImportTable: the export's BilledSizeBytes, the uncompressed size ImportTable is billed on."""
     read_capacity_units: float = 0.0
     """Measured: what the verification's Scans consumed."""
     scratch_table_deleted: bool = False
@@ -171,8 +176,16 @@ def _write_units(scratch: _Scratch) -> float:
     write units of its puts and deletes, counted per item from its size (``tasks.apply_states``)."""
     if isinstance(scratch.table, TravelTable):
         return float((scratch.result.time_travel or {}).get("write_units") or 0)
+    if scratch.result.restore_path == "import":
+        return 0.0
     backup = scratch.table.selection.backup
     return write_rate.wcu_per_item(backup.billed_size_bytes, backup.item_count) * scratch.result.items_written
+
+
+def _imported_bytes(scratch: _Scratch) -> int:
+    if isinstance(scratch.table, TravelTable) or scratch.result.restore_path != "import":
+        return 0
+    return int(scratch.table.selection.backup.billed_size_bytes or 0)
 
 
 def _parse(moment: str | None) -> datetime | None:
@@ -307,6 +320,8 @@ def _result(run: RestoreRun, table: _Scratch, requested: datetime) -> DrillResul
         items_restored=restore.items_written,
         items_per_second=round(restore.items_written / restoring, 3) if restoring > 0 else None,
         write_capacity_units=round(wcu, 3),
+        restore_path=restore.restore_path or "write",
+        imported_bytes=_imported_bytes(table),
         read_capacity_units=verification.read_capacity_units if verification is not None else 0.0,
         restore_report_key=run.report.report_key,
         run_id=run.report.run_id,
@@ -418,6 +433,15 @@ def _announce(sns: Any, topic_arn: str, drill: DrillReport) -> None:
         drill.warnings.append(f"the drill result could not be announced on {topic_arn}: {describe(exc)}")
 
 
+def cost_text(result: DrillResult) -> str:
+    """What the drill consumed, in words: the import's bytes or the writes' WCU, and the Scans' RCU."""
+    if result.restore_path == "import":
+        filled = f"ImportTable of {result.imported_bytes / 1e6:,.2f} MB (no WCU)"
+    else:
+        filled = f"~{result.write_capacity_units:g} WCU"
+    return f"{filled}, {result.read_capacity_units:g} RCU"
+
+
 def format_drill(drill: DrillReport) -> str:
     """The human-readable end of a drill (stderr): per table status, RTO and RPO."""
     what = f"point {drill.restore_time}" if drill.restore_time else f"backup {drill.restore.backup_date}"
@@ -428,7 +452,7 @@ def format_drill(drill: DrillReport) -> str:
         cleanup = "kept" if t.scratch_table_kept else "deleted" if t.scratch_table_deleted else "NOT deleted"
         lines.append(
             f"  {t.table} -> {t.scratch_table}: {t.status}; RTO {rto}, RPO {rpo}, {t.items_restored} items, "
-            f"{t.write_capacity_units:g} WCU, {t.read_capacity_units:g} RCU; scratch table {cleanup}"
+            f"{cost_text(t)}; scratch table {cleanup}"
         )
         lines += [f"    {error}" for error in t.errors]
     return "\n".join(lines)
