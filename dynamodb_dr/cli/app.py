@@ -433,7 +433,9 @@ def _print_summary(report: dict[str, Any]) -> None:
             out.print(
                 f"verify {name} -> {v['target_table']}: {'OK' if v['ok'] else 'FAILED'}; {v['same']:,} same, "
                 f"{v['missing']:,} missing, {v['extra']:,} extra, {v['different']:,} different, "
-                f"{v['written_after_start']:,} written after the start; {v['read_capacity_units']:g} RCU",
+                f"{v['written_after_start']:,} written after the start, {v.get('extra_kept', 0):,} extra kept"
+                + (f" ({v['extra_deleted']:,} deleted in the chain)" if v.get("extra_deleted") else "")
+                + f"; {v['read_capacity_units']:g} RCU",
                 markup=False,
             )
     for message in report.get("errors", []):

@@ -188,7 +188,9 @@ def verify_lines(report: RestoreReport) -> list[str]:
         lines.append(
             f"verify {name} -> {v.target_table}: {'OK' if v.ok else 'FAILED'}; {v.same} same, {v.missing} missing, "
             f"{v.extra} extra, {v.different} different, {v.written_after_start} written after the start, "
-            f"{v.extra_kept} extra kept; {v.read_capacity_units:g} RCU over {v.scan_segments} scan segments"
+            f"{v.extra_kept} extra kept"
+            + (f" ({v.extra_deleted} extra deleted in the chain)" if v.extra_deleted else "")
+            + f"; {v.read_capacity_units:g} RCU over {v.scan_segments} scan segments"
         )
         for what, keys in (
             ("missing", v.missing_keys),

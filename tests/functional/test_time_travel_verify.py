@@ -131,6 +131,9 @@ def test_into_the_live_table_extras_are_kept_but_a_key_the_chain_deleted_is_not(
     assert v.extra_keys == ["pk=b0, sk=1"] and v.written_after_start_keys == ["pk=live, sk=1"]
     assert (v.missing, v.different) == (0, 0)
     assert result.target_state == f"restored to {point}"  # restored, then found wrong
+    from dynamodb_dr.restore.progress import verify_lines
+
+    assert "2 extra kept (1 extra deleted in the chain)" in "\n".join(verify_lines(report))
 
     # Without the planted key, the same restore verifies: only the target's own items are extra.
     def unplant():
