@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -41,7 +41,7 @@ from dynamodb_dr.aws_errors import describe, is_missing_table
 from dynamodb_dr.drill_history import DRILLS_FOLDER
 from dynamodb_dr.errors import DynamoDBDRError
 from dynamodb_dr.restore import write_rate
-from dynamodb_dr.restore.args import RestoreArgs
+from dynamodb_dr.restore.args import RestoreArgs, drill_table_name
 from dynamodb_dr.restore.dispatch import check_restore, execute_restore
 from dynamodb_dr.restore.job import RestoreRun, export_time
 from dynamodb_dr.restore.report import SUCCEEDED, RestoreReport, TableResult
@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "DynamoDBDR"
 FAILED = "FAILED"
+LEFTOVER_DAYS = 14
+"""How many earlier days' scratch table names a drill looks for (one DescribeTable each)."""
 
 
 @dataclass
@@ -90,6 +92,9 @@ class DrillResult:
     restore_report_key: str | None = None
     run_id: str | None = None
     errors: list[str] = field(default_factory=list)
+    scratch_tables_left: list[str] = field(default_factory=list)
+    """Scratch tables of earlier drills of this table (``LEFTOVER_DAYS``) that still exist: a drill
+    killed before its cleanup leaves one, costing storage (and capacity, if provisioned)."""
     restore: dict[str, Any] = field(default_factory=dict)
     """The table's entry of the restore report (with its ``verification``)."""
 
@@ -248,6 +253,7 @@ def run_drill(
         result = _result(run, table, requested)
         if table in created_by_drill:
             _remove_scratch(dynamodb, table, result, keep=args.keep_drill_tables)
+        _find_leftovers(dynamodb, args, result, drill)
         drill.tables.append(result)
     for result in drill.tables:
         _store(s3, args, result, requested, drill)
@@ -358,6 +364,36 @@ def _remove_scratch(dynamodb: Any, table: _Scratch, result: DrillResult, *, keep
     result.scratch_table_deleted = True
 
 
+def _find_leftovers(dynamodb: Any, args: RestoreArgs, result: DrillResult, drill: DrillReport) -> None:
+    """Scratch tables of this table's drills of the last ``LEFTOVER_DAYS`` days that still exist
+    (a drill killed before its cleanup, or one kept with ``--keep_drill_tables``): named in the
+    report, the announcement and a metric, never deleted (this drill did not create them)."""
+    if not args.drill_date:
+        return
+    today = datetime.strptime(args.drill_date, "%Y%m%d").replace(tzinfo=UTC)
+    for days in range(1, LEFTOVER_DAYS + 1):
+        name = drill_table_name(result.table, (today - timedelta(days=days)).strftime("%Y%m%d"))
+        try:
+            dynamodb.describe_table(TableName=name)
+        except ClientError as exc:
+            if not is_missing_table(exc):
+                logger.warning("drill: a scratch table could not be looked for", extra={"table": name})
+            continue
+        result.scratch_tables_left.append(name)
+    if result.scratch_tables_left:
+        names = ", ".join(result.scratch_tables_left)
+        first = result.scratch_tables_left[0]
+        drill.warnings.append(
+            f"scratch tables of earlier drills of {result.table} still exist: {names}. A drill killed before "
+            "its cleanup leaves one; delete each (after checking nobody uses it): aws dynamodb update-table "
+            f"--table-name {first} --no-deletion-protection-enabled; aws dynamodb delete-table --table-name {first}"
+        )
+        logger.warning(
+            "drill: scratch tables of earlier drills still exist",
+            extra={"table": result.table, "scratch_tables": result.scratch_tables_left},
+        )
+
+
 def _store(s3: Any, args: RestoreArgs, result: DrillResult, requested: datetime, drill: DrillReport) -> None:
     key = drill_report_key(args.exports_prefix, result.table, requested)
     result.report_key = key
@@ -383,6 +419,7 @@ def _put_metrics(cloudwatch: Any, result: DrillResult, drill: DrillReport) -> No
         {"MetricName": "DrillSucceeded", "Dimensions": dimensions, "Value": 1.0 if result.succeeded else 0.0, "Unit": "Count"},
         {"MetricName": "DrillSucceeded", "Value": 1.0 if result.succeeded else 0.0, "Unit": "Count"},
         {"MetricName": "WriteCapacityUnits", "Dimensions": dimensions, "Value": result.write_capacity_units, "Unit": "Count"},
+        {"MetricName": "ScratchTablesLeft", "Dimensions": dimensions, "Value": len(result.scratch_tables_left), "Unit": "Count"},
         {"MetricName": "ReadCapacityUnits", "Dimensions": dimensions, "Value": result.read_capacity_units, "Unit": "Count"},
     ]  # fmt: skip
     for name, value, unit in (
@@ -419,11 +456,13 @@ def _announce(sns: Any, topic_arn: str, drill: DrillReport) -> None:
                 "rpo_seconds": t.rpo_seconds,
                 "items_restored": t.items_restored,
                 "scratch_table_deleted": t.scratch_table_deleted,
+                "scratch_tables_left": t.scratch_tables_left,
                 "report_key": t.report_key,
                 "errors": t.errors,
             }
             for t in drill.tables
         },
+        "warnings": drill.warnings,
     }
     try:
         drill.announced = sns.publish(
@@ -455,4 +494,5 @@ def format_drill(drill: DrillReport) -> str:
             f"{cost_text(t)}; scratch table {cleanup}"
         )
         lines += [f"    {error}" for error in t.errors]
+    lines += [f"  warning: {warning}" for warning in drill.warnings]
     return "\n".join(lines)

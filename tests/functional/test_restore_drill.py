@@ -188,6 +188,32 @@ def test_keep_drill_tables_keeps_the_verified_scratch_table(clients):
     assert f"orders-drill-{TODAY}" in ddb.list_tables()["TableNames"]
 
 
+def test_scratch_tables_left_by_earlier_drills_are_named_and_never_deleted(clients):
+    ddb, _, cw = clients
+    # A drill killed three days ago before its cleanup left its scratch table, protected against deletion.
+    earlier = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y%m%d")
+    left = f"orders-drill-{earlier}"
+    create_table(ddb, left, HASH_TABLE_KEYS, HASH_TABLE_ATTRS, DeletionProtectionEnabled=True)
+    too_old = (datetime.now(UTC) - timedelta(days=drill.LEFTOVER_DAYS + 1)).strftime("%Y%m%d")
+    create_table(ddb, f"orders-drill-{too_old}", HASH_TABLE_KEYS, HASH_TABLE_ATTRS)
+
+    report = run(drill_args("--tables", "orders"), ThreadRunner(2))
+
+    (result,) = report.tables
+    assert report.ok and result.scratch_table_deleted  # the drill itself is fine: only a warning
+    assert result.scratch_tables_left == [left]
+    (warning,) = report.warnings
+    assert left in warning and f"aws dynamodb delete-table --table-name {left}" in warning
+    assert "--no-deletion-protection-enabled" in warning
+    assert f"warning: scratch tables of earlier drills of orders still exist: {left}" in drill.format_drill(
+        report
+    )
+    assert metric_values(cw, "ScratchTablesLeft", "orders") == [1.0]
+    assert left in ddb.list_tables()["TableNames"]  # never deleted: this drill did not create it
+    stored = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=result.report_key)["Body"].read())
+    assert stored["scratch_tables_left"] == [left]
+
+
 # --- the history: dynamodb-dr drills list, through the console script --------------------------------
 
 
