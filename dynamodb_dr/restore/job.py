@@ -414,27 +414,49 @@ def import_stage(run: RestoreRun, *, poll_seconds: float = 10.0) -> None:
 
 
 def reapply_settings(run: RestoreRun, table: _Table, *, created_by: str) -> None:
-    """The backup's settings on a table this restore created, each reported; a failure is a warning
-    with the command that fixes it, not a failed table."""
+    """The backup's settings on a table this restore created (``apply_backed_up_settings``)."""
     assert table.definition is not None
-    target = table.selection.target
+    apply_backed_up_settings(
+        run,
+        table.selection.target,
+        table.definition,
+        table.result,
+        created_by=created_by,
+        source_table_arn=table.selection.backup.table_arn,
+        sse_note=table.sse_note,
+    )
+
+
+def apply_backed_up_settings(
+    run: RestoreRun,
+    target: str,
+    definition: dict[str, Any],
+    result: TableResult,
+    *,
+    created_by: str,
+    source_table_arn: str | None,
+    sse_note: str | None,
+) -> None:
+    """The backup's settings on ``target``, which this restore created (a daily backup's restore or
+    a time-travel one), each reported; a failure is a warning with the command that fixes it, not a
+    failed table."""
     try:
         outcomes = table_settings.reapply(
             run.dynamodb,
             target,
-            table.definition,
+            definition,
             created_by=created_by,
-            source_table_arn=table.selection.backup.table_arn,
-            sse_not_applied=table.sse_note,
+            source_table_arn=source_table_arn,
+            sse_not_applied=sse_note,
         )
     except ClientError as exc:  # the table could not even be described: say so, keep the restore
-        table.result.settings = {"all": f"failed: {exc}"}
+        result.settings = {"all": f"failed: {exc}"}
         run.report.warnings.append(
             f"{target} is restored but the backup's settings (TTL, PITR period, tags ...) were not re-applied: "
             f"{exc}; run the restore's settings step again by hand (docs/deploy.md lists them)"
         )
         return
-    table.result.settings = {o.setting: o.text() for o in outcomes}
+    result.settings = {o.setting: o.text() for o in outcomes}
     for outcome in outcomes:
         if outcome.status == table_settings.FAILED:
             run.report.warnings.append(
@@ -808,7 +830,7 @@ def _state_of_failed(run: RestoreRun, table: _Table) -> None:
 
 
 def finalize_stage(run: RestoreRun, runner: StageRunner | None = None) -> RestoreReport:
-    """PITR on for the tables this restore created; every table's status settled; the progress of a
+    """The backed-up settings on the tables this restore created; every table's status settled; the progress of a
     complete table marked finished; ``--verify``: each restored table compared with the backup (on
     ``runner``); the report stored beside the manifest."""
     for table in run.tables:
@@ -839,7 +861,8 @@ def finalize_stage(run: RestoreRun, runner: StageRunner | None = None) -> Restor
 
 
 def _settle(run: RestoreRun, table: _Table) -> None:
-    """A written table: PITR on if created, SUCCEEDED only if every item of the export is there."""
+    """A written table: its backed-up settings re-applied if created, SUCCEEDED only if every item of
+    the export is there."""
     result = table.result
     try:
         if result.created:

@@ -123,6 +123,10 @@ def test_restores_exactly_to_each_window_boundary(clients):
         assert travel["effective_point"] == iso(point)
         assert travel["distance_seconds"] == 0
         assert len(travel["windows"]) == number
+        # A table the restore created gets the backed-up settings back, as after a daily restore.
+        assert report.tables["ttable"].settings["PointInTimeRecovery"] == "applied"
+        pitr = ddb.describe_continuous_backups(TableName=target)["ContinuousBackupsDescription"]
+        assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
 def test_point_inside_a_window_resolves_to_its_start(clients, caplog):

@@ -42,7 +42,7 @@ from dynamodb_dr.restore import extras, targets, write_rate
 from dynamodb_dr.restore.args import RestoreArgs
 from dynamodb_dr.restore.export_reader import read_export
 from dynamodb_dr.restore.item_rules import ItemRules
-from dynamodb_dr.restore.job import RestoreRun
+from dynamodb_dr.restore.job import RestoreRun, apply_backed_up_settings
 from dynamodb_dr.restore.progress import ProgressLog, TableTotals
 from dynamodb_dr.restore.report import (
     FAILED,
@@ -536,7 +536,17 @@ def _restore_to_point(
             )
             return
     if result.created:
-        _reapply_settings(run, table, plan.full.export_arn if plan.full else None)
+        assert table.definition is not None
+        export_arn = plan.full.export_arn if plan.full else None
+        apply_backed_up_settings(
+            run,
+            table.target,
+            table.definition,
+            result,
+            created_by="CreateTable",
+            source_table_arn=export_arn.split("/export/", 1)[0] if export_arn else None,
+            sse_note=table.sse_note,
+        )
     result.status = SUCCEEDED
     result.target_state = (
         f"{'created and ' if result.created else ''}restored to {summary['effective_point']}"
@@ -559,34 +569,6 @@ def _verify_only(run: TimeTravelRun, runner: StageRunner, table: TravelTable) ->
     result.items_in_export = sum(s.data_file.item_count for s in sources)
     result.target_state = "untouched (verify only)"
     verify_point(run, runner, table, sources, verify_only=True)
-
-
-def _reapply_settings(run: TimeTravelRun, table: TravelTable, export_arn: str | None) -> None:
-    """The backed-up settings (TTL, PITR and its period, tags ...) on a table this restore created,
-    as after a restore of a daily backup (``table_settings``); a failure is a warning with its fix."""
-    assert table.definition is not None
-    try:
-        outcomes = table_settings.reapply(
-            run.dynamodb,
-            table.target,
-            table.definition,
-            created_by="CreateTable",
-            source_table_arn=export_arn.split("/export/", 1)[0] if export_arn else None,
-            sse_not_applied=table.sse_note,
-        )
-    except ClientError as exc:
-        run.report.warnings.append(
-            f"{table.target} is restored but the backup's settings (TTL, PITR period, tags ...) were not "
-            f"re-applied: {describe(exc)}"
-        )
-        return
-    table.result.settings = {o.setting: o.text() for o in outcomes}
-    for outcome in outcomes:
-        if outcome.status == table_settings.FAILED:
-            run.report.warnings.append(
-                f"{table.target} is restored but its {outcome.setting} from the backup is not: {outcome.detail}; "
-                f"apply it with: {outcome.command}"
-            )
 
 
 def merge_and_apply(
