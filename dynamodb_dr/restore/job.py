@@ -739,6 +739,32 @@ def export_time(table: _Table) -> str | None:
     return table.export.summary.export_time if table.export is not None else None
 
 
+def _compare_with_backup(
+    run: RestoreRun, runner: StageRunner, table: _Table, verify_only: bool
+) -> verify.Verification:
+    """``table``'s target compared with its export (``verify.verify_table``)."""
+    assert table.export is not None and table.target is not None
+    result = table.result
+    return verify.verify_table(
+        runner,
+        bucket=run.bucket,
+        export_arn=table.export.summary.export_arn,
+        files=table.export.files,
+        verified=table.verified,
+        target=table.selection.target,
+        key_names=table.target.key_names,
+        items_in_export=result.items_in_export,
+        since=_since(run, table, verify_only),
+        timestamp_attribute=run.args.verify_timestamp_attribute,
+        extras_allowed=(
+            not verify_only
+            and table.target.exists
+            and not result.created
+            and not run.args.clear_existing_data
+        ),
+    )
+
+
 def verify_stage(run: RestoreRun, runner: StageRunner, *, verify_only: bool = False) -> None:
     """Each fully restored table (every live table for ``--verify_only``) compared with its export,
     item by item (``verify``); a table that differs fails with counts and sample keys."""
@@ -751,36 +777,12 @@ def verify_stage(run: RestoreRun, runner: StageRunner, *, verify_only: bool = Fa
         if verify_only and not table.target.exists:
             table.result.fail(f"--verify_only: target table {table.selection.target} does not exist")
             continue
-        result = table.result
-        try:
-            checked = verify.verify_table(
-                runner,
-                bucket=run.bucket,
-                export_arn=table.export.summary.export_arn,
-                files=table.export.files,
-                verified=table.verified,
-                target=table.selection.target,
-                key_names=table.target.key_names,
-                items_in_export=result.items_in_export,
-                since=_since(run, table, verify_only),
-                timestamp_attribute=run.args.verify_timestamp_attribute,
-                extras_allowed=(
-                    not verify_only
-                    and table.target.exists
-                    and not result.created
-                    and not run.args.clear_existing_data
-                ),
-            )
-        # The comparison itself failed (Spark, a Scan error, a bad data file): the table is not verified.
-        except Exception as exc:
-            checked = verify.Verification(
-                target_table=table.selection.target, error=f"{type(exc).__name__}: {str(exc)[:500]}"
-            )
-        result.verification = checked
-        if not checked.ok:
-            result.fail(checked.problems())
-        elif verify_only:
-            result.status = VERIFIED
+        verify.record(
+            table.result,
+            functools.partial(_compare_with_backup, run, runner, table, verify_only),
+            target=table.selection.target,
+            verify_only=verify_only,
+        )
     run.stamp_failed()
 
 

@@ -412,6 +412,32 @@ def compare_table(
     return result
 
 
+def record(
+    result: Any,
+    compare: Callable[[], Verification],
+    *,
+    target: str,
+    verify_only: bool,
+    against: str = "the backup",
+) -> None:
+    """Run ``compare`` and put its verification on ``result`` (a ``TableResult``): a difference fails
+    the table with counts and sample keys, a match of a ``--verify_only`` run is VERIFIED. A
+    comparison that itself failed (Spark, a Scan error, a bad data file) leaves the table unverified."""
+    from dynamodb_dr.restore.report import VERIFIED
+
+    try:
+        checked = compare()
+    except Exception as exc:
+        checked = Verification(
+            target_table=target, against=against, error=f"{type(exc).__name__}: {str(exc)[:500]}"
+        )
+    result.verification = checked
+    if not checked.ok:
+        result.fail(checked.problems())
+    elif verify_only:
+        result.status = VERIFIED
+
+
 def cannot_tell(timestamp_attribute: str | None) -> list[str]:
     """What a verification cannot tell apart, said plainly in the report."""
     deleted = (

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from dynamodb_dr.item_digest import canonical_key, item_digest
 from dynamodb_dr.restore import verify
-from dynamodb_dr.restore.report import VERIFIED
 from dynamodb_dr.restore.timetravel.points import iso
 from dynamodb_dr.restore.timetravel.tasks import SourceFile, newest, read_states
 
@@ -66,8 +65,9 @@ def verify_point(
     args = run.args
     moment = plan.effective if verify_only else datetime.fromisoformat(run.report.started_at)
     against = f"the state at {iso(plan.effective)}"
-    try:
-        checked = verify.compare_table(
+    verify.record(
+        result,
+        lambda: verify.compare_table(
             runner,
             left=(list(sources), chain_digests),
             reduce=newest,
@@ -83,14 +83,8 @@ def verify_point(
                 and not args.clear_existing_data
             ),
             against=against,
-        )
-    # The comparison itself failed (Spark, a Scan error, a bad data file): the table is not verified.
-    except Exception as exc:
-        checked = verify.Verification(
-            target_table=table.target, against=against, error=f"{type(exc).__name__}: {str(exc)[:500]}"
-        )
-    result.verification = checked
-    if not checked.ok:
-        result.fail(checked.problems())
-    elif verify_only:
-        result.status = VERIFIED
+        ),
+        target=table.target,
+        verify_only=verify_only,
+        against=against,
+    )
