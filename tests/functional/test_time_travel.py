@@ -97,9 +97,11 @@ def history(
     return chain
 
 
-def restore(*argv: str):
+def restore(*argv: str, runner=None):
     args = parse_args(["--BACKUP_BUCKET", BUCKET, "--S3_EXPORTS_PREFIX", PREFIX, *argv])
-    return run_restore(args, s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"), runner=ThreadRunner(2))
+    return run_restore(
+        args, s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"), runner=runner or ThreadRunner(2)
+    )
 
 
 def test_restores_exactly_to_each_window_boundary(clients):
@@ -229,6 +231,45 @@ def test_rewind_puts_back_only_what_changed_and_reports_conflicts(clients):
         restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable").tables["ttable"].time_travel
     )
     assert (again["puts"], again["deletes"], again["conflicts"]) == (0, 0, 1)
+
+
+class RewindDiesAfterOneTask(ThreadRunner):
+    """The rewind's tasks run one at a time and the stage dies after the first (a lost executor)."""
+
+    def run(self, tasks, func, description):
+        if not description.startswith("rewind-"):
+            return super().run(tasks, func, description)
+        assert len(tasks) > 1, "the rewind should be split into several tasks"
+        func(tasks[0])
+        raise RuntimeError("executor lost")
+
+
+def test_a_rewind_cut_short_leaves_each_key_rewound_or_untouched_and_the_same_rewind_finishes_it(clients):
+    ddb, s3 = clients
+    chain = history(ddb, s3)
+    ddb.put_item(TableName="ttable", Item=item("a0", v={"N": "100"}))  # written since: a conflict
+    before = _by_pk(scan_all(ddb, "ttable"))
+    expected = _by_pk(chain.states[2])
+    expected["a0"] = item("a0", v={"N": "100"})
+
+    cut = restore(
+        "--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable", runner=RewindDiesAfterOneTask(2)
+    )
+    assert not cut.ok and "executor lost" in cut.tables["ttable"].errors[0]
+
+    # Half-way: every key is either as it was or as the rewind puts it, nothing else.
+    now = _by_pk(scan_all(ddb, "ttable"))
+    assert now != before and now != expected  # some keys put back, some not yet
+    for pk in set(before) | set(expected) | set(now):
+        assert now.get(pk) in (before.get(pk), expected.get(pk)), pk
+    # The same rewind again: what the first run put back is unchanged, the rest is put back, the
+    # later write is still a conflict, and the table ends as a whole rewind leaves it.
+    report = restore("--rewind_to", iso(chain.boundaries[2]), "--tables", "ttable")
+    assert report.ok, report.to_json()
+    travel = report.tables["ttable"].time_travel
+    assert travel["conflicts"] == 1 and '"a0"' in travel["conflict_keys"][0]["key"]
+    assert travel["unchanged"] >= 2  # c0 (in and out of the windows) and at least one put back before
+    assert same_items(scan_all(ddb, "ttable"), list(expected.values()), ("pk", "sk")) == []
 
 
 def test_undo_takes_back_one_window_and_leaves_later_writes(clients):
