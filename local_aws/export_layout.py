@@ -449,8 +449,11 @@ def _export_table_to_point_in_time(self: Any) -> Any:
     with _lock:
         _exports[export.arn] = export
         _tokens[token] = export.arn
+    # The answer is taken before the export's thread starts: AWS answers IN_PROGRESS, and with no
+    # delay a thread scheduled first could otherwise finish the export before the answer is built.
+    started = export.response()
     threading.Thread(target=_run_export, args=(export, Settings(**vars(settings))), daemon=True).start()
-    return ActionResult({"ExportDescription": export.response()})
+    return ActionResult({"ExportDescription": started})
 
 
 def _describe_export(self: Any) -> Any:
